@@ -1,0 +1,326 @@
+//! The one generic call: build, sign, send, retry, decode and map errors for any [`Action`].
+//!
+//! Requests go out the way the official Python SDK sends them (reference §2.4): `POST /?<every
+//! parameter and the signature>` with an empty body. A retried request gets a fresh nonce and
+//! timestamp but the same parameters, so a `ClientToken` is reused as it must be.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::cloud::action::Action;
+use crate::cloud::credential::Credential;
+use crate::cloud::error::{ApiError, CallError, ErrorBody, ErrorCode, TransportError};
+use crate::cloud::id::RegionId;
+use crate::cloud::retry::{Backoff, Jitter};
+use crate::cloud::sign::{self, API_VERSION, SignInput};
+use crate::cloud::wire;
+
+/// The environment variable that points the client at another endpoint, such as the sandbox.
+pub const ENV_ENDPOINT: &str = "ECS_RUNBOOK_ENDPOINT";
+
+/// The public regional endpoint of a region.
+pub fn regional_endpoint(region: &RegionId) -> String {
+    format!("https://ecs.{region}.aliyuncs.com")
+}
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First delay of a normal retry (doubles, capped at 20 s).
+    pub initial: Duration,
+    /// First delay of a throttled retry (doubles, jittered, capped at 20 s).
+    pub throttled_initial: Duration,
+    /// Seed of the jitter; `None` draws one per client.
+    pub seed: Option<u64>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 6,
+            initial: Duration::from_millis(100),
+            throttled_initial: Duration::from_millis(500),
+            seed: None,
+        }
+    }
+}
+
+/// Counts of calls per action, as sent on the wire (retries included).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CallStats {
+    /// Attempts per action.
+    pub attempts: BTreeMap<&'static str, u64>,
+    /// Retries per action (attempts after the first).
+    pub retries: BTreeMap<&'static str, u64>,
+}
+
+impl CallStats {
+    /// Every attempt of every action.
+    pub fn total(&self) -> u64 {
+        self.attempts.values().sum()
+    }
+}
+
+/// A Cloud Assistant API client bound to one endpoint, region and credential.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: String,
+    region: RegionId,
+    credential: Credential,
+    retry: RetryPolicy,
+    stats: Arc<Mutex<CallStats>>,
+    jitter: Arc<Mutex<Jitter>>,
+    nonces: Arc<Mutex<Jitter>>,
+}
+
+/// Builds a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    endpoint: Option<String>,
+    region: RegionId,
+    credential: Credential,
+    retry: RetryPolicy,
+}
+
+impl ClientBuilder {
+    /// A builder for `region` with `credential`.
+    pub fn new(region: RegionId, credential: Credential) -> Self {
+        Self {
+            endpoint: None,
+            region,
+            credential,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Sends to `endpoint` (e.g. `http://127.0.0.1:8080`) instead of the regional one.
+    #[must_use]
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Replaces the retry policy.
+    #[must_use]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Client {
+        // reqwest is built without a bundled crypto provider; install ring once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("ecs-runbook/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client configuration is static and valid");
+        let endpoint = self
+            .endpoint
+            .unwrap_or_else(|| regional_endpoint(&self.region))
+            .trim_end_matches('/')
+            .to_owned();
+        let jitter = self.retry.seed.map_or_else(Jitter::from_entropy, Jitter::seeded);
+        Client {
+            http,
+            endpoint,
+            region: self.region,
+            credential: self.credential,
+            retry: self.retry,
+            stats: Arc::default(),
+            jitter: Arc::new(Mutex::new(jitter)),
+            // Nonces never come from the seeded sequence: two processes with the same seed
+            // would otherwise replay each other's nonces.
+            nonces: Arc::new(Mutex::new(Jitter::from_entropy())),
+        }
+    }
+}
+
+/// The read timeout of an action, as the official SDK sets it (reference §2.7).
+fn read_timeout(action: &str) -> Duration {
+    match action {
+        "DescribeInstances" | "InstallCloudAssistant" | "StopInvocation" | "RunCommand"
+        | "StartInstance" => Duration::from_secs(10),
+        _ => Duration::from_secs(16),
+    }
+}
+
+impl Client {
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The region every request names.
+    pub fn region(&self) -> &RegionId {
+        &self.region
+    }
+
+    /// The calls made so far.
+    pub fn stats(&self) -> CallStats {
+        self.stats.lock().expect("stats lock").clone()
+    }
+
+    /// Sends `request`, retrying what may be retried, and decodes the answer.
+    pub async fn call<A: Action>(&self, request: &A) -> Result<A::Response, CallError> {
+        let params = wire::to_params(request);
+        let mut normal = Backoff::new(self.retry.initial, 2.0, Duration::from_secs(20), None);
+        let mut throttled = {
+            let seed = self.jitter.lock().expect("jitter lock").next_u64();
+            Backoff::new(
+                self.retry.throttled_initial,
+                2.0,
+                Duration::from_secs(20),
+                Some(Jitter::seeded(seed)),
+            )
+        };
+        let mut attempt = 0;
+        loop {
+            let result = self.send::<A>(&params, attempt).await;
+            let error = match result {
+                Ok(response) => return Ok(response),
+                Err(error) => error,
+            };
+            if attempt >= self.retry.max_retries || !error.is_retryable() || !request.may_retry()
+            {
+                return Err(error);
+            }
+            let delay = match &error {
+                CallError::Api(api) if api.code.is_throttling() => match api.retry_after {
+                    Some(secs) => Duration::from_secs(secs),
+                    None => throttled.next().expect("backoff never ends"),
+                },
+                _ => normal.next().expect("backoff never ends"),
+            };
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send<A: Action>(
+        &self,
+        params: &wire::Params,
+        attempt: u32,
+    ) -> Result<A::Response, CallError> {
+        {
+            let mut stats = self.stats.lock().expect("stats lock");
+            *stats.attempts.entry(A::NAME).or_default() += 1;
+            if attempt > 0 {
+                *stats.retries.entry(A::NAME).or_default() += 1;
+            }
+        }
+        let timestamp = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let nonce = self.nonce();
+        let signed = sign::sign_request(
+            &SignInput {
+                method: "POST",
+                action: A::NAME,
+                region: self.region.as_str(),
+                access_key_id: &self.credential.access_key_id,
+                access_key_secret: self.credential.access_key_secret.expose(),
+                security_token: self
+                    .credential
+                    .security_token
+                    .as_ref()
+                    .map(|t| t.expose()),
+                timestamp: &timestamp,
+                nonce: &nonce,
+            },
+            params.clone(),
+        );
+        let mut url = String::with_capacity(self.endpoint.len() + 64 * signed.len());
+        url.push_str(&self.endpoint);
+        url.push_str("/?");
+        for (i, (name, value)) in signed.iter().enumerate() {
+            if i > 0 {
+                url.push('&');
+            }
+            url.push_str(&sign::percent_encode(name));
+            url.push('=');
+            url.push_str(&sign::percent_encode(value));
+        }
+        let response = self
+            .http
+            .post(url)
+            .header("x-acs-action", A::NAME)
+            .header("x-acs-version", API_VERSION)
+            .header("content-length", "0")
+            .timeout(read_timeout(A::NAME))
+            .send()
+            .await
+            .map_err(|e| transport_error(A::NAME, &e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("x-acs-retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|secs| *secs > 0);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(A::NAME, &e))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&body).map_err(|e| {
+                TransportError::Decode {
+                    action: A::NAME,
+                    http_status: status,
+                    detail: format!("{e}: {}", snippet(&body)),
+                }
+                .into()
+            });
+        }
+        match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(err) if !err.code.is_empty() => Err(ApiError {
+                action: A::NAME,
+                http_status: status,
+                code: ErrorCode::parse(&err.code),
+                message: err.message,
+                request_id: err.request_id,
+                recommend: err.recommend,
+                retry_after,
+            }
+            .into()),
+            _ => Err(TransportError::Decode {
+                action: A::NAME,
+                http_status: status,
+                detail: format!("not an API error body: {}", snippet(&body)),
+            }
+            .into()),
+        }
+    }
+
+    /// 32 lower-case hex characters, unique per request.
+    fn nonce(&self) -> String {
+        let mut nonces = self.nonces.lock().expect("nonce lock");
+        format!("{:016x}{:016x}", nonces.next_u64(), nonces.next_u64())
+    }
+}
+
+fn transport_error(action: &'static str, error: &reqwest::Error) -> CallError {
+    if error.is_timeout() {
+        TransportError::Timeout { action }.into()
+    } else {
+        // Walk the source chain: reqwest's own message is only "error sending request".
+        let mut detail = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(s) = source {
+            detail.push_str(": ");
+            detail.push_str(&s.to_string());
+            source = s.source();
+        }
+        TransportError::Connect { action, detail }.into()
+    }
+}
+
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    text.into_owned()
+}
