@@ -50,7 +50,7 @@ impl<T> Spanned<T> {
 
 /// The built-in step timeout when neither the step nor `defaults` sets one. It is always sent
 /// explicitly: Cloud Assistant's own default (60 s) kills most real maintenance jobs.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_mins(10);
 
 /// The smallest timeout InvokeCommand accepts.
 pub const MIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -163,6 +163,22 @@ impl Amount {
                 let p = usize::try_from(p).unwrap_or(100);
                 (total * p).div_ceil(100)
             }
+        }
+    }
+}
+
+impl Amount {
+    /// Parses `10` or `25%` (the form `Display` writes); `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        match text.strip_suffix('%') {
+            Some(p) => p
+                .trim()
+                .parse()
+                .ok()
+                .filter(|p| *p <= 100)
+                .map(Self::Percent),
+            None => text.parse().ok().map(Self::Count),
         }
     }
 }

@@ -1,1 +1,5 @@
+//! The single integration-test binary: every module runs the real `ecs-runbook` binary.
 
+mod errors;
+mod harness;
+mod run;

@@ -1,0 +1,572 @@
+//! The commands: what each subcommand does with the pipeline stages, and where its output goes.
+//!
+//! Results go to stdout, progress and diagnostics to stderr. A tokio runtime is built only for
+//! the commands that talk to an API (`run`, `sandbox`, and `plan` unless `--offline`), so
+//! `validate` and offline plans never start one.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use tokio::sync::{mpsc, watch};
+
+use crate::cli::{
+    Cli, Command, DiagnosticsFormat, PlanArgs, PlanFormat, RunArgs, SandboxArgs, TargetArgs,
+    ValidateArgs, VarArgs,
+};
+use crate::cloud::credential::Credential;
+use crate::cloud::id::RegionId;
+use crate::cloud::{Client, ClientBuilder};
+use crate::error::{EXIT_INVALID_INPUT, EXIT_OK, Error};
+use crate::exec::{self, Cancel, PollConfig, RunConfig, SecretValues};
+use crate::plan::display::{self, Format};
+use crate::plan::model::{Plan, SecretRef};
+use crate::plan::{self as planning, BuildOptions};
+use crate::runbook::{self, Runbook, VarOverrides};
+use crate::sandbox;
+
+/// The environment variable the official SDKs read for the region.
+pub const ENV_REGION: &str = "ALIBABA_CLOUD_REGION_ID";
+
+/// Runs the command line; returns the exit code for a run that ended without an error.
+pub fn run(cli: Cli) -> Result<i32, Error> {
+    match cli.command {
+        Command::Validate(args) => validate(&args),
+        Command::Plan(args) => plan(&args),
+        Command::Run(args) => run_command(&args),
+        Command::Sandbox(args) => serve_sandbox(&args),
+        Command::Schema => {
+            let schema = runbook::schema::json();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).expect("the schema serialises")
+            );
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can always be built here")
+}
+
+fn overrides(args: &VarArgs) -> Result<VarOverrides, Error> {
+    let mut out = VarOverrides::default();
+    for pair in &args.vars {
+        let Some((name, value)) = pair.split_once('=') else {
+            return Err(Error::usage(
+                format!("`--var {pair}` is not `NAME=VALUE`"),
+                Some(format!("write `--var {pair}=VALUE`")),
+            ));
+        };
+        out.vars.push((name.trim().to_owned(), value.to_owned()));
+    }
+    if let Some(path) = &args.vars_file {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            action: "read",
+            path: path.clone(),
+            source,
+        })?;
+        out.file = Some((path.clone(), text));
+    }
+    Ok(out)
+}
+
+fn load(path: &Path, vars: &VarArgs) -> Result<Runbook, Error> {
+    let overrides = overrides(vars)?;
+    Ok(runbook::load_with(path, &overrides)?)
+}
+
+/// Every `.yaml` / `.yml` file under `paths`, in sorted order.
+fn runbook_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+        let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+            action: "read",
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            let hidden = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            if hidden {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e == "yaml" || e == "yml")
+            {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut out)?;
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn validate(args: &ValidateArgs) -> Result<i32, Error> {
+    let files = runbook_files(&args.paths)?;
+    let mut failed = 0;
+    let mut reports = Vec::new();
+    let stderr = std::io::stderr();
+    for file in &files {
+        let outcome = runbook::load(file).map_err(Error::from).and_then(|rb| {
+            planning::build(&rb, &BuildOptions::default())
+                .map(|_| ())
+                .map_err(Error::from)
+        });
+        match outcome {
+            Ok(()) => {
+                if args.format == DiagnosticsFormat::Text {
+                    println!("ok {}", file.display());
+                }
+                reports.push(serde_json::json!({"path": file.display().to_string(), "ok": true, "diagnostics": []}));
+            }
+            Err(error) => {
+                failed += 1;
+                match args.format {
+                    DiagnosticsFormat::Text => {
+                        let mut err = stderr.lock();
+                        let _ = writeln!(err, "{}", render_diagnostic(&error));
+                        println!("error {}", file.display());
+                    }
+                    DiagnosticsFormat::Json => reports.push(serde_json::json!({
+                        "path": file.display().to_string(),
+                        "ok": false,
+                        "diagnostics": records(&error),
+                    })),
+                }
+            }
+        }
+    }
+    if args.format == DiagnosticsFormat::Json {
+        let doc = serde_json::json!({"files": reports, "errors": failed});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("JSON serialises")
+        );
+    } else {
+        let _ = writeln!(
+            stderr.lock(),
+            "{} checked, {} with errors",
+            crate::count::Count(files.len(), "runbook"),
+            failed
+        );
+    }
+    Ok(if failed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_INVALID_INPUT
+    })
+}
+
+/// Renders a diagnostic the way `main` does, for commands that report several.
+pub fn render_diagnostic(diagnostic: &dyn miette::Diagnostic) -> String {
+    let theme = if color_enabled() {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let mut out = String::new();
+    let _ = miette::GraphicalReportHandler::new_themed(theme).render_report(&mut out, diagnostic);
+    out
+}
+
+/// Machine-readable diagnostics (for CI annotations): one record per diagnostic and related
+/// diagnostic, with 1-based line and column of its first label.
+pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
+    fn one(d: &dyn miette::Diagnostic, out: &mut Vec<serde_json::Value>) {
+        let mut record = serde_json::json!({
+            "severity": "error",
+            "message": d.to_string(),
+            "code": d.code().map(|c| c.to_string()),
+            "help": d.help().map(|h| h.to_string()),
+        });
+        let label = d.labels().and_then(|mut labels| labels.next());
+        if let (Some(source), Some(label)) = (d.source_code(), label)
+            && let Ok(contents) = source.read_span(label.inner(), 0, 0)
+        {
+            record["path"] = serde_json::json!(contents.name());
+            record["line"] = serde_json::json!(contents.line() + 1);
+            record["column"] = serde_json::json!(contents.column() + 1);
+            record["label"] = serde_json::json!(label.label());
+        }
+        let has_location = record.get("line").is_some();
+        if let Some(related) = d.related() {
+            let before = out.len();
+            for r in related {
+                one(r, out);
+            }
+            if out.len() > before && !has_location {
+                return;
+            }
+        }
+        out.push(record);
+    }
+    let mut out = Vec::new();
+    one(diagnostic, &mut out);
+    out
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set.
+pub fn color_enabled() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+fn plan_format(format: PlanFormat) -> Format {
+    match format {
+        PlanFormat::Text => Format::Text,
+        PlanFormat::Markdown => Format::Markdown,
+        PlanFormat::Json => Format::Json,
+        PlanFormat::Mermaid => Format::Mermaid,
+        PlanFormat::Dot => Format::Dot,
+    }
+}
+
+fn plan(args: &PlanArgs) -> Result<i32, Error> {
+    let runbook = load(&args.file, &args.vars)?;
+    let inventory = if args.offline {
+        None
+    } else {
+        let rt = runtime();
+        Some(rt.block_on(async {
+            let target = Target::connect(&args.target, runbook.region.as_ref()).await?;
+            let inventory = exec::inventory::fetch(&target.client, &runbook).await?;
+            target.shutdown().await;
+            Ok::<_, Error>(inventory)
+        })?)
+    };
+    let plan = planning::build(&runbook, &BuildOptions { inventory })?;
+    let text = display::render(&plan, plan_format(args.format));
+    write_output(args.output.as_deref(), &text)?;
+    Ok(EXIT_OK)
+}
+
+fn write_output(path: Option<&Path>, text: &str) -> Result<(), Error> {
+    if let Some(path) = path {
+        std::fs::write(path, text).map_err(|source| Error::Io {
+            action: "write",
+            path: path.to_owned(),
+            source,
+        })
+    } else {
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`| head`) is not an error worth reporting.
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+        Ok(())
+    }
+}
+
+/// Where API calls go: a client, and the in-process sandbox when one was started for it.
+struct Target {
+    client: Client,
+    sandbox: Option<sandbox::RunningSandbox>,
+}
+
+impl Target {
+    async fn connect(args: &TargetArgs, runbook_region: Option<&RegionId>) -> Result<Self, Error> {
+        let region = args
+            .region
+            .clone()
+            .map(RegionId::new)
+            .or_else(|| runbook_region.cloned())
+            .or_else(|| {
+                std::env::var(ENV_REGION)
+                    .ok()
+                    .filter(|r| !r.is_empty())
+                    .map(RegionId::new)
+            });
+        if args.sandbox {
+            let mut config = sandbox::SandboxConfig::default();
+            if let Some(path) = &args.fleet {
+                config.fleet = sandbox::Fleet::load(path).map_err(|e| Error::Sandbox(e.clone()))?;
+            }
+            let running = sandbox::start(config)
+                .await
+                .map_err(|e| Error::Sandbox(e.clone()))?;
+            let region = region.unwrap_or_else(|| RegionId::new("cn-hangzhou"));
+            let client = ClientBuilder::new(region, Credential::sandbox())
+                .endpoint(running.url())
+                .build();
+            return Ok(Self {
+                client,
+                sandbox: Some(running),
+            });
+        }
+        let Some(region) = region else {
+            return Err(Error::usage(
+                "no region: the runbook has no `region`, and neither `--region` nor `ALIBABA_CLOUD_REGION_ID` is set",
+                Some(
+                    "add `region: cn-hangzhou` (for example) to the runbook, or pass `--region`"
+                        .to_owned(),
+                ),
+            ));
+        };
+        let credential = Credential::from_env()?;
+        let mut builder = ClientBuilder::new(region, credential);
+        if let Some(endpoint) = &args.endpoint {
+            builder = builder.endpoint(endpoint.clone());
+        }
+        Ok(Self {
+            client: builder.build(),
+            sandbox: None,
+        })
+    }
+
+    async fn shutdown(self) {
+        if let Some(sandbox) = self.sandbox {
+            sandbox.shutdown().await;
+        }
+    }
+}
+
+fn read_plan(path: &Path) -> Result<Plan, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    })?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| Error::PlanFile {
+        message: format!("`{}` is not a saved plan: {e}", path.display()),
+        help: Some(
+            "write one with `ecs-runbook plan RUNBOOK --format json -o plan.json`".to_owned(),
+        ),
+    })?;
+    if !plan.is_intact() {
+        return Err(Error::PlanFile {
+            message: format!(
+                "plan `{}` was edited after it was written: its integrity hash does not match its content",
+                path.display()
+            ),
+            help: Some(
+                "write the plan again with `ecs-runbook plan … --format json -o …` and review it"
+                    .to_owned(),
+            ),
+        });
+    }
+    let runbook_path = PathBuf::from(&plan.runbook.path);
+    let bytes = std::fs::read(&runbook_path).map_err(|source| Error::PlanFile {
+        message: format!(
+            "cannot check the runbook of plan `{}`: `{}`: {source}",
+            path.display(),
+            runbook_path.display()
+        ),
+        help: Some("run from the directory the plan was written in".to_owned()),
+    })?;
+    let hash = crate::runbook::hash_bytes(&bytes);
+    if hash != plan.runbook.hash {
+        return Err(Error::PlanFile {
+            message: format!(
+                "runbook `{}` changed since plan `{}` was written",
+                runbook_path.display(),
+                path.display()
+            ),
+            help: Some("plan it again and review the new plan".to_owned()),
+        });
+    }
+    Ok(plan)
+}
+
+fn resolve_secrets(plan: &Plan, base: &Path) -> Result<SecretValues, Error> {
+    let mut values = SecretValues::default();
+    for (name, source) in &plan.secrets {
+        let value = match source {
+            SecretRef::Env(var) => std::env::var(var).map_err(|_| {
+                Error::usage(
+                    format!("secret variable `{name}` needs environment variable `{var}`, which is not set"),
+                    Some(format!("export {var}=… before running")),
+                )
+            })?,
+            SecretRef::File(file) => {
+                let path = base.join(file);
+                let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+                    action: "read",
+                    path: path.clone(),
+                    source,
+                })?;
+                text.strip_suffix('\n').unwrap_or(&text).to_owned()
+            }
+        };
+        values.0.insert(name.clone(), value);
+    }
+    Ok(values)
+}
+
+fn new_run_id() -> String {
+    let now = chrono::Utc::now();
+    let mut jitter = crate::cloud::retry::Jitter::from_entropy();
+    format!(
+        "{}-{:06x}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        jitter.below(0x100_0000)
+    )
+}
+
+fn confirm(plan: &Plan, target: &Target) -> Result<(), Error> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Error::usage(
+            format!(
+                "refusing to run `{}` against {} without confirmation",
+                plan.runbook.name,
+                target.client.endpoint()
+            ),
+            Some("review `ecs-runbook plan` first, then pass `--yes`".to_owned()),
+        ));
+    }
+    eprint!(
+        "run `{}` ({}) against {}? [y/N] ",
+        plan.runbook.name,
+        crate::count::Count(plan.steps.len(), "step"),
+        target.client.endpoint()
+    );
+    let mut answer = String::new();
+    let _ = stdin.read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Error::usage("not confirmed; nothing was run", None))
+    }
+}
+
+fn run_command(args: &RunArgs) -> Result<i32, Error> {
+    // Everything that can be checked offline is checked before any API call.
+    let (runbook, saved) = match (&args.file, &args.plan) {
+        (Some(file), None) => (Some(load(file, &args.vars)?), None),
+        (None, Some(plan)) => (None, Some(read_plan(plan)?)),
+        _ => unreachable!("clap requires exactly one of FILE and --plan"),
+    };
+    if let Some(runbook) = &runbook {
+        // Template errors are input errors: report them before starting anything.
+        planning::build(runbook, &BuildOptions::default())?;
+    }
+    let rt = runtime();
+    rt.block_on(async {
+        let region = runbook.as_ref().and_then(|r| r.region.clone()).or_else(|| {
+            saved
+                .as_ref()
+                .and_then(|p| p.region.clone())
+                .map(RegionId::new)
+        });
+        let target = Target::connect(&args.target, region.as_ref()).await?;
+        let plan = match (runbook, saved) {
+            (Some(runbook), _) => {
+                let inventory = exec::inventory::fetch(&target.client, &runbook).await?;
+                planning::build(
+                    &runbook,
+                    &BuildOptions {
+                        inventory: Some(inventory),
+                    },
+                )?
+            }
+            (None, Some(plan)) => plan,
+            (None, None) => unreachable!("one of them is set"),
+        };
+        if !args.yes && target.sandbox.is_none() {
+            confirm(&plan, &target)?;
+        }
+        let base = Path::new(&plan.runbook.path)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let secrets = resolve_secrets(&plan, &base)?;
+        let config = RunConfig {
+            run_id: new_run_id(),
+            max_parallel: args.max_parallel,
+            keep_commands: args.keep_commands,
+            poll: PollConfig::default(),
+            sandbox: target.sandbox.is_some(),
+        };
+        let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+        let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
+        let signals = tokio::spawn(async move {
+            let mut level = Cancel::None;
+            while tokio::signal::ctrl_c().await.is_ok() {
+                level = match level {
+                    Cancel::None => Cancel::StopLaunching,
+                    _ => Cancel::StopRunning,
+                };
+                if cancel_tx.send(level).is_err() {
+                    break;
+                }
+            }
+        });
+        let reporter = tokio::spawn(async move {
+            while let Some(event) = events_rx.recv().await {
+                let mut err = std::io::stderr().lock();
+                let _ = exec::report::human::progress(&mut err, &event);
+            }
+        });
+        let summary = exec::run(
+            &target.client,
+            &plan,
+            &secrets,
+            &config,
+            &events_tx,
+            cancel_rx,
+        )
+        .await;
+        drop(events_tx);
+        let _ = reporter.await;
+        signals.abort();
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = exec::report::human::summary(&mut out, &summary);
+            let _ = out.flush();
+        }
+        target.shutdown().await;
+        if let Some(error) = summary.api_error {
+            return Err(Error::from(error));
+        }
+        if summary.interrupted {
+            return Err(Error::Interrupted);
+        }
+        if summary.success {
+            Ok(EXIT_OK)
+        } else {
+            Err(Error::StepFailed("a step failed its gate".to_owned()))
+        }
+    })
+}
+
+fn serve_sandbox(args: &SandboxArgs) -> Result<i32, Error> {
+    let mut config = sandbox::SandboxConfig {
+        listen: args.listen,
+        allow_non_loopback: args.allow_non_loopback,
+        access_key_id: args.access_key_id.clone(),
+        access_key_secret: args.access_key_secret.clone(),
+        root: args.root.clone(),
+        ..sandbox::SandboxConfig::default()
+    };
+    if let Some(path) = &args.fleet {
+        config.fleet = sandbox::Fleet::load(path).map_err(|e| Error::Sandbox(e.clone()))?;
+    }
+    let rt = runtime();
+    rt.block_on(async {
+        let running = sandbox::start(config)
+            .await
+            .map_err(|e| Error::Sandbox(e.clone()))?;
+        println!("sandbox listening on {}", running.url());
+        let _ = std::io::stdout().flush();
+        let _ = tokio::signal::ctrl_c().await;
+        running.shutdown().await;
+        Ok(EXIT_OK)
+    })
+}

@@ -1,0 +1,123 @@
+//! The top-level error, its exit code, and nothing else prints errors: `main` renders it once.
+
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+
+use crate::cloud::credential::MissingCredential;
+use crate::cloud::error::CallError;
+
+/// Exit code: every gate passed.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: a step failed its gate.
+pub const EXIT_STEP_FAILED: i32 = 1;
+/// Exit code: invalid input (flags, runbook, plan file).
+pub const EXIT_INVALID_INPUT: i32 = 2;
+/// Exit code: API, credential or network failure.
+pub const EXIT_API: i32 = 3;
+/// Exit code: interrupted.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Everything that can end a command.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum Error {
+    /// The runbook has errors.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Runbook(#[from] crate::runbook::Diagnostics),
+    /// A template does not render.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Template(#[from] crate::plan::BuildError),
+    /// Bad flags or arguments beyond what clap checks.
+    #[error("{message}")]
+    #[diagnostic(code(ecs_runbook::usage))]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        #[help]
+        help: Option<String>,
+    },
+    /// A saved plan cannot be applied.
+    #[error("{message}")]
+    #[diagnostic(code(ecs_runbook::plan_file))]
+    PlanFile {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        #[help]
+        help: Option<String>,
+    },
+    /// A file could not be read or written.
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    #[diagnostic(code(ecs_runbook::io))]
+    Io {
+        /// `read`, `write`, `create`.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// No credentials.
+    #[error(transparent)]
+    #[diagnostic(
+        code(ecs_runbook::credentials),
+        help(
+            "set `ALIBABA_CLOUD_ACCESS_KEY_ID` and `ALIBABA_CLOUD_ACCESS_KEY_SECRET`, or try the tool with `--sandbox`"
+        )
+    )]
+    Credentials(#[from] MissingCredential),
+    /// An API call failed.
+    #[error(transparent)]
+    #[diagnostic(code(ecs_runbook::api))]
+    Api(Box<CallError>),
+    /// The sandbox could not start.
+    #[error("sandbox: {0}")]
+    #[diagnostic(code(ecs_runbook::sandbox))]
+    Sandbox(String),
+    /// At least one step failed its gate (the report says which).
+    #[error("{0}")]
+    #[diagnostic(code(ecs_runbook::step_failed))]
+    StepFailed(String),
+    /// Ctrl-C.
+    #[error("interrupted")]
+    #[diagnostic(code(ecs_runbook::interrupted))]
+    Interrupted,
+}
+
+impl From<CallError> for Error {
+    fn from(error: CallError) -> Self {
+        Self::Api(Box::new(error))
+    }
+}
+
+impl Error {
+    /// The process exit code.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::StepFailed(_) => EXIT_STEP_FAILED,
+            Self::Runbook(_)
+            | Self::Template(_)
+            | Self::Usage { .. }
+            | Self::PlanFile { .. }
+            | Self::Io { .. } => EXIT_INVALID_INPUT,
+            Self::Credentials(_) | Self::Api(_) | Self::Sandbox(_) => EXIT_API,
+            Self::Interrupted => EXIT_INTERRUPTED,
+        }
+    }
+
+    /// A usage error.
+    pub fn usage(message: impl Into<String>, help: Option<String>) -> Self {
+        Self::Usage {
+            message: message.into(),
+            help,
+        }
+    }
+
+    /// Whether `main` should print anything: a failed step was already reported in full.
+    pub fn is_reported(&self) -> bool {
+        matches!(self, Self::StepFailed(_) | Self::Interrupted)
+    }
+}

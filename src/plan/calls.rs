@@ -1,0 +1,126 @@
+//! The API requests of a step, built in one place for both the plan (for review) and the
+//! executor (for real), so that `run` sends exactly what `plan` showed.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::cloud::actions::{CreateCommand, DeleteCommand, InvokeCommand, TagFilter};
+use crate::cloud::id::{CommandId, InstanceId};
+use crate::cloud::status::{ContentEncoding, RepeatMode};
+use crate::plan::model::PlanStep;
+
+/// At most this many instances go into one InvokeCommand (reference §10).
+pub const MAX_INSTANCES_PER_INVOKE: usize = 100;
+
+/// The client-side guard on CommandContent after Base64 (the reference's sources say 16, 18
+/// and 24 KB; 18 KB is the current documentation).
+pub const MAX_CONTENT_BYTES: usize = 18 * 1024;
+
+/// The tag keys put on commands and invocations this tool creates.
+pub const TAG_RUNBOOK: &str = "ecs-runbook:runbook";
+/// See [`TAG_RUNBOOK`].
+pub const TAG_RUN: &str = "ecs-runbook:run";
+
+/// Base64 of a script, as CommandContent carries it.
+pub fn encode_content(script: &str) -> String {
+    STANDARD.encode(script.as_bytes())
+}
+
+/// The command name: `<runbook>/<step>`, at most 128 characters.
+pub fn command_name(runbook: &str, step: &str) -> String {
+    let name = format!("{runbook}/{step}");
+    name.chars().take(128).collect()
+}
+
+/// The CreateCommand of `step` with `content` (already rendered, secrets filled in).
+pub fn create_command(
+    runbook: &str,
+    step: &PlanStep,
+    content: &str,
+    run_id: &str,
+    client_token: Option<String>,
+) -> CreateCommand {
+    CreateCommand {
+        name: command_name(runbook, &step.name),
+        command_type: step.command_type.clone(),
+        command_content: encode_content(content),
+        content_encoding: Some(ContentEncoding::Base64),
+        description: Some(format!("ecs-runbook: step `{}` of `{runbook}`", step.name)),
+        working_dir: step.working_dir.clone(),
+        timeout: Some(step.timeout_secs),
+        enable_parameter: step.enable_parameter.then_some(true),
+        launcher: None,
+        client_token,
+        tags: vec![
+            TagFilter {
+                key: TAG_RUNBOOK.to_owned(),
+                value: Some(runbook.to_owned()),
+            },
+            TagFilter {
+                key: TAG_RUN.to_owned(),
+                value: Some(run_id.to_owned()),
+            },
+        ],
+    }
+}
+
+/// The InvokeCommand of `step` on one batch of at most [`MAX_INSTANCES_PER_INVOKE`].
+pub fn invoke_command(
+    step: &PlanStep,
+    command_id: CommandId,
+    instances: &[InstanceId],
+    client_token: Option<String>,
+) -> InvokeCommand {
+    debug_assert!(instances.len() <= MAX_INSTANCES_PER_INVOKE);
+    InvokeCommand {
+        command_id,
+        instance_ids: instances.to_vec(),
+        repeat_mode: Some(RepeatMode::Once),
+        parameters: (!step.parameters.is_empty())
+            .then(|| serde_json::to_string(&step.parameters).expect("a string map serialises")),
+        // Sent explicitly even though the command has it (case B07).
+        timeout: Some(step.timeout_secs),
+        username: step.username.clone(),
+        client_token,
+        ..InvokeCommand::default()
+    }
+}
+
+/// The DeleteCommand that cleans up.
+pub fn delete_command(command_id: CommandId) -> DeleteCommand {
+    DeleteCommand { command_id }
+}
+
+/// Splits `instances` into waves of `wave_size` and each wave into invocations of at most
+/// [`MAX_INSTANCES_PER_INVOKE`].
+pub fn waves(instances: &[InstanceId], wave_size: usize) -> Vec<Vec<&[InstanceId]>> {
+    let wave_size = wave_size.max(1);
+    instances
+        .chunks(wave_size)
+        .map(|wave| wave.chunks(MAX_INSTANCES_PER_INVOKE).collect())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Vec<InstanceId> {
+        (0..n)
+            .map(|i| InstanceId::new(format!("i-{i:03}")))
+            .collect()
+    }
+
+    #[test]
+    fn waves_respect_the_per_call_limit() {
+        let all = ids(230);
+        let shape = |w: &[Vec<&[InstanceId]>]| -> Vec<Vec<usize>> {
+            w.iter()
+                .map(|wave| wave.iter().map(|b| b.len()).collect())
+                .collect()
+        };
+        assert_eq!(shape(&waves(&all, 230)), [vec![100, 100, 30]]);
+        assert_eq!(shape(&waves(&all, 100)), [vec![100], vec![100], vec![30]]);
+        assert_eq!(shape(&waves(&all[..25], 10)), [vec![10], vec![10], vec![5]]);
+    }
+}

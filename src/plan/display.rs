@@ -1,0 +1,394 @@
+//! Plan output: text for a terminal, Markdown for a pull-request comment, JSON (the saved
+//! plan), and the DAG as Mermaid or DOT.
+//!
+//! These functions only format; the CLI decides where the text goes.
+
+use std::fmt::Write as _;
+
+use crate::count::Count;
+use crate::plan::model::{Plan, PlanScript, PlanStep, PlannedCall};
+use crate::plan::render;
+
+/// The plan formats `plan --format` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For a terminal.
+    Text,
+    /// For a pull-request comment, with a Mermaid graph.
+    Markdown,
+    /// The saved plan.
+    Json,
+    /// The DAG as a Mermaid flowchart.
+    Mermaid,
+    /// The DAG as Graphviz DOT.
+    Dot,
+}
+
+/// Formats `plan`.
+pub fn render(plan: &Plan, format: Format) -> String {
+    match format {
+        Format::Text => text(plan),
+        Format::Markdown => markdown(plan),
+        Format::Json => {
+            let mut json = serde_json::to_string_pretty(plan).expect("plans always serialise");
+            json.push('\n');
+            json
+        }
+        Format::Mermaid => mermaid(plan),
+        Format::Dot => dot(plan),
+    }
+}
+
+fn targets_line(step: &PlanStep) -> String {
+    let t = &step.targets;
+    let mut parts = Vec::new();
+    if !t.explicit.is_empty() {
+        parts.push(join_ids(&t.explicit));
+    }
+    if !t.tags.is_empty() {
+        let tags = t
+            .tags
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match &t.tag_matches {
+            Some(m) if m.is_empty() => parts.push(format!("tags {tags} → no instance")),
+            Some(m) => parts.push(format!("tags {tags} → {}", join_ids(m))),
+            None => parts.push(format!("tags {tags} → resolved at run time")),
+        }
+    }
+    match &t.instances {
+        Some(all) => format!("{} ({})", parts.join("; "), Count(all.len(), "instance")),
+        None => parts.join("; "),
+    }
+}
+
+fn join_ids(ids: &[crate::cloud::id::InstanceId]) -> String {
+    const SHOWN: usize = 10;
+    let mut s = ids
+        .iter()
+        .take(SHOWN)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > SHOWN {
+        let _ = write!(s, ", … {} more", ids.len() - SHOWN);
+    }
+    s
+}
+
+fn gate_line(step: &PlanStep) -> String {
+    let g = &step.gate;
+    let codes = g
+        .exit_codes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let mut s = format!("exit code {codes}");
+    if let Some(c) = &g.output_contains {
+        let _ = write!(s, ", output contains {c:?}");
+    }
+    if let Some(m) = &g.output_matches {
+        let _ = write!(s, ", output matches /{m}/");
+    }
+    let _ = write!(s, ", on {} of the instances", g.min_success);
+    if step.retries > 0 {
+        let _ = write!(
+            s,
+            "; failed instances retried {}",
+            Count(step.retries as usize, "time")
+        );
+    }
+    let _ = write!(s, "; on failure: {}", step.on_failure);
+    s
+}
+
+fn when_line(step: &PlanStep) -> Option<String> {
+    let when = step.when.as_ref()?;
+    Some(if render::uses_step_results(when) {
+        let deps = step
+            .depends_on
+            .iter()
+            .filter(|d| when.contains(d.as_str()))
+            .map(|d| format!("`{d}`"))
+            .collect::<Vec<_>>();
+        let which = if deps.is_empty() {
+            "earlier steps".to_owned()
+        } else {
+            deps.join(", ")
+        };
+        format!(
+            "would run if its condition holds: {when}; the condition depends on the results of {which}, which are known only at run time"
+        )
+    } else {
+        format!("runs only if {when}")
+    })
+}
+
+fn script_text(step: &PlanStep) -> (String, &'static str) {
+    match &step.script {
+        PlanScript::Rendered(r) => (r.masked(), "rendered"),
+        PlanScript::Deferred(t) => (t.clone(), "template, rendered at run time"),
+    }
+}
+
+fn call_line(call: &PlannedCall) -> String {
+    let params = call
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("{} {params}", call.action)
+}
+
+fn text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "plan for runbook `{}` ({})",
+        plan.runbook.name, plan.runbook.path
+    );
+    if let Some(d) = &plan.runbook.description {
+        let _ = writeln!(out, "  {d}");
+    }
+    let _ = writeln!(
+        out,
+        "  region {} · {} in {} · runbook sha256 {}",
+        plan.region
+            .as_deref()
+            .unwrap_or("(from --region or the environment)"),
+        Count(plan.steps.len(), "step"),
+        Count(plan.stages.len(), "stage"),
+        &plan.runbook.hash[..plan.runbook.hash.len().min(12)]
+    );
+    if let Some(s) = &plan.schedule {
+        let _ = writeln!(
+            out,
+            "  scheduled: {}{}",
+            s.frequency,
+            s.timezone
+                .as_ref()
+                .map(|z| format!(" ({z})"))
+                .unwrap_or_default()
+        );
+        for t in &s.next {
+            let _ = writeln!(out, "    next: {t}");
+        }
+        for w in &s.warnings {
+            let _ = writeln!(out, "    warning: {w}");
+        }
+    }
+    for (i, stage) in plan.stages.iter().enumerate() {
+        let _ = writeln!(out);
+        let together = if stage.len() > 1 {
+            " (these can run together)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "stage {}{together}", i + 1);
+        for name in stage {
+            let step = plan.step(name).expect("stages name plan steps");
+            step_text(&mut out, step);
+        }
+    }
+    if !plan.rollback.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "rollback (in order, when a step with on_failure: rollback fails)"
+        );
+        for step in &plan.rollback {
+            step_text(&mut out, step);
+        }
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "warnings");
+        for w in &plan.warnings {
+            let _ = writeln!(out, "  - {w}");
+        }
+    }
+    if !plan.unchecked.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "not checked");
+        for w in &plan.unchecked {
+            let _ = writeln!(out, "  - {w}");
+        }
+    }
+    out
+}
+
+fn step_text(out: &mut String, step: &PlanStep) {
+    let _ = writeln!(
+        out,
+        "  step `{}`: {} · dir {} · user {} · timeout {}s",
+        step.name,
+        step.command_type,
+        step.working_dir.as_deref().unwrap_or("(default)"),
+        step.username.as_deref().unwrap_or("(default)"),
+        step.timeout_secs
+    );
+    if !step.depends_on.is_empty() {
+        let _ = writeln!(out, "    after: {}", step.depends_on.join(", "));
+    }
+    if let Some(w) = when_line(step) {
+        let _ = writeln!(out, "    when: {w}");
+    }
+    let _ = writeln!(out, "    targets: {}", targets_line(step));
+    let _ = writeln!(out, "    rate control: {}", step.rate_control.worst_case);
+    let _ = writeln!(out, "    gate: {}", gate_line(step));
+    if !step.outputs.is_empty() {
+        let outputs = step
+            .outputs
+            .iter()
+            .map(|(k, v)| format!("{k} = /{v}/"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(out, "    outputs: {outputs}");
+    }
+    let (script, kind) = script_text(step);
+    let _ = writeln!(out, "    script ({kind}):");
+    for line in script.lines() {
+        let _ = writeln!(out, "      | {line}");
+    }
+    let _ = writeln!(out, "    calls:");
+    for call in &step.calls {
+        let _ = writeln!(out, "      {}", call_line(call));
+    }
+}
+
+fn markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### Plan: `{}`", plan.runbook.name);
+    let _ = writeln!(out);
+    if let Some(d) = &plan.runbook.description {
+        let _ = writeln!(out, "{d}");
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "{} in {} · region `{}` · runbook `{}` (sha256 `{}`)",
+        Count(plan.steps.len(), "step"),
+        Count(plan.stages.len(), "stage"),
+        plan.region.as_deref().unwrap_or("unset"),
+        plan.runbook.path,
+        &plan.runbook.hash[..plan.runbook.hash.len().min(12)]
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "```mermaid");
+    out.push_str(&mermaid(plan));
+    let _ = writeln!(out, "```");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "| stage | step | targets | type | timeout | gate |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for step in &plan.steps {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {} | {}s | {} |",
+            step.stage + 1,
+            step.name,
+            md_cell(&targets_line(step)),
+            step.command_type,
+            step.timeout_secs,
+            md_cell(&gate_line(step))
+        );
+    }
+    for step in plan.steps.iter().chain(&plan.rollback) {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "<details><summary>step <code>{}</code></summary>",
+            step.name
+        );
+        let _ = writeln!(out);
+        if let Some(w) = when_line(step) {
+            let _ = writeln!(out, "- when: {}", md_cell(&w));
+        }
+        let _ = writeln!(out, "- rate control: {}", step.rate_control.worst_case);
+        let (script, kind) = script_text(step);
+        let _ = writeln!(out, "- script ({kind}):");
+        let _ = writeln!(out);
+        let fence = if script.contains("```") {
+            "~~~~"
+        } else {
+            "```"
+        };
+        let lang = match step.command_type.as_str() {
+            "RunPowerShellScript" => "powershell",
+            "RunBatScript" => "bat",
+            _ => "sh",
+        };
+        let _ = writeln!(out, "{fence}{lang}");
+        out.push_str(&script);
+        if !script.ends_with('\n') {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{fence}");
+        let _ = writeln!(out);
+        let _ = writeln!(out, "- calls:");
+        for call in &step.calls {
+            let _ = writeln!(out, "  - `{}`", call_line(call).replace('`', "'"));
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "</details>");
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "**Warnings**");
+        let _ = writeln!(out);
+        for w in &plan.warnings {
+            let _ = writeln!(out, "- {}", md_cell(w));
+        }
+    }
+    if !plan.unchecked.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "**Not checked**");
+        let _ = writeln!(out);
+        for w in &plan.unchecked {
+            let _ = writeln!(out, "- {}", md_cell(w));
+        }
+    }
+    out
+}
+
+fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The DAG as a Mermaid flowchart; node ids are `s<index>` so any step name is safe.
+pub fn mermaid(plan: &Plan) -> String {
+    let mut out = String::from("graph TD\n");
+    let index = |name: &str| plan.steps.iter().position(|s| s.name == name);
+    for (i, step) in plan.steps.iter().enumerate() {
+        let _ = writeln!(out, "  s{i}[\"{}\"]", step.name.replace('"', "#quot;"));
+    }
+    for (i, step) in plan.steps.iter().enumerate() {
+        for dep in &step.depends_on {
+            if let Some(d) = index(dep) {
+                let _ = writeln!(out, "  s{d} --> s{i}");
+            }
+        }
+    }
+    out
+}
+
+/// The DAG as Graphviz DOT.
+pub fn dot(plan: &Plan) -> String {
+    let mut out = format!(
+        "digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box];\n",
+        plan.runbook.name
+    );
+    for step in &plan.steps {
+        let _ = writeln!(out, "  \"{}\";", step.name);
+    }
+    for step in &plan.steps {
+        for dep in &step.depends_on {
+            let _ = writeln!(out, "  \"{dep}\" -> \"{}\";", step.name);
+        }
+    }
+    out.push_str("}\n");
+    out
+}
