@@ -50,7 +50,7 @@ impl<T> Spanned<T> {
 
 /// The built-in step timeout when neither the step nor `defaults` sets one. It is always sent
 /// explicitly: Cloud Assistant's own default (60 s) kills most real maintenance jobs.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_mins(10);
 
 /// The smallest timeout InvokeCommand accepts.
 pub const MIN_TIMEOUT: Duration = Duration::from_secs(10);

@@ -82,7 +82,13 @@ impl SandboxError {
 
 impl std::fmt::Display for SandboxError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.code, self.status.as_u16(), self.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.code,
+            self.status.as_u16(),
+            self.message
+        )
     }
 }
 
@@ -132,6 +138,9 @@ mod tests {
         let response = err.clone().into_response();
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         let xml = String::from_utf8(Format::Xml.render("Error", &err.body())).unwrap();
-        assert!(xml.contains("<Error><Code>InvalidCmdId.NotFound</Code>"), "{xml}");
+        assert!(
+            xml.contains("<Error><Code>InvalidCmdId.NotFound</Code>"),
+            "{xml}"
+        );
     }
 }

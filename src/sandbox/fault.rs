@@ -134,8 +134,7 @@ impl Faults {
                 rule.drop_before,
                 rule.drop_after,
             ];
-            if parts.iter().any(|p| !(0.0..=1.0).contains(p)) || parts.iter().sum::<f64>() > 1.0
-            {
+            if parts.iter().any(|p| !(0.0..=1.0).contains(p)) || parts.iter().sum::<f64>() > 1.0 {
                 return Err(FleetError::BadProbability(rule.action.clone()));
             }
         }
@@ -271,7 +270,13 @@ mod tests {
         let got: Vec<Option<FaultKind>> = (0..5).map(|_| p.decide("InvokeCommand").fault).collect();
         assert_eq!(
             got,
-            [Some(FaultKind::Throttle), None, Some(FaultKind::DropAfter), None, None]
+            [
+                Some(FaultKind::Throttle),
+                None,
+                Some(FaultKind::DropAfter),
+                None,
+                None
+            ]
         );
         // Other actions are untouched by a rule for one action.
         assert_eq!(p.decide("DescribeInvocations").fault, None);
@@ -286,13 +291,21 @@ mod tests {
         };
         let run = |seed| {
             let mut p = plan(rule.clone(), seed);
-            (0..400).map(|_| p.decide("DescribeInvocations").fault).collect::<Vec<_>>()
+            (0..400)
+                .map(|_| p.decide("DescribeInvocations").fault)
+                .collect::<Vec<_>>()
         };
         let a = run(42);
         assert_eq!(a, run(42));
         assert_ne!(a, run(43));
-        let throttled = a.iter().filter(|f| **f == Some(FaultKind::Throttle)).count();
-        let unavailable = a.iter().filter(|f| **f == Some(FaultKind::Unavailable)).count();
+        let throttled = a
+            .iter()
+            .filter(|f| **f == Some(FaultKind::Throttle))
+            .count();
+        let unavailable = a
+            .iter()
+            .filter(|f| **f == Some(FaultKind::Unavailable))
+            .count();
         assert!((60..140).contains(&throttled), "{throttled}");
         assert!((60..140).contains(&unavailable), "{unavailable}");
     }

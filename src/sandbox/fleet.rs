@@ -259,7 +259,9 @@ pub enum FleetError {
     #[error("instance id `{0}` is not valid (expected `i-` followed by letters and digits)")]
     BadId(String),
     /// A status the sandbox cannot model.
-    #[error("instance `{id}` has unknown status `{status}` (expected Running, Stopped, Starting, Stopping or Pending)")]
+    #[error(
+        "instance `{id}` has unknown status `{status}` (expected Running, Stopped, Starting, Stopping or Pending)"
+    )]
     BadStatus {
         /// The instance.
         id: String,
@@ -281,7 +283,9 @@ pub enum FleetError {
     #[error("fault names instance `{0}`, which is not in the fleet")]
     UnknownFaultInstance(String),
     /// A probability outside 0..=1.
-    #[error("fault for action `{0}`: probabilities must be between 0 and 1 and add up to at most 1")]
+    #[error(
+        "fault for action `{0}`: probabilities must be between 0 and 1 and add up to at most 1"
+    )]
     BadProbability(String),
     /// The file does not parse.
     #[error("{0}")]
@@ -442,7 +446,11 @@ mod tests {
     fn default_fleet_has_three_tagged_linux_instances() {
         let fleet = Fleet::default_fleet();
         fleet.validate().unwrap();
-        let names: Vec<&str> = fleet.instances.iter().map(InstanceSpec::display_name).collect();
+        let names: Vec<&str> = fleet
+            .instances
+            .iter()
+            .map(InstanceSpec::display_name)
+            .collect();
         assert_eq!(names, ["web-01", "web-02", "db-01"]);
         for spec in &fleet.instances {
             assert_eq!(spec.id.len(), 22);
@@ -478,16 +486,31 @@ mod tests {
     #[test]
     fn rejects_bad_fleets() {
         let cases = [
-            (r#"{"instances": [{"id": "i-a"}, {"id": "i-a"}]}"#, "more than once"),
+            (
+                r#"{"instances": [{"id": "i-a"}, {"id": "i-a"}]}"#,
+                "more than once",
+            ),
             (r#"{"instances": [{"id": "web"}]}"#, "not valid"),
-            (r#"{"instances": [{"id": "i-a", "status": "Exploded"}]}"#, "unknown status"),
-            (r#"{"instances": [{"id": "i-a", "colour": "red"}]}"#, "unknown field"),
-            (r#"{"instances": [{"id": "i-a", "dirs": ["srv"]}]}"#, "absolute"),
+            (
+                r#"{"instances": [{"id": "i-a", "status": "Exploded"}]}"#,
+                "unknown status",
+            ),
+            (
+                r#"{"instances": [{"id": "i-a", "colour": "red"}]}"#,
+                "unknown field",
+            ),
+            (
+                r#"{"instances": [{"id": "i-a", "dirs": ["srv"]}]}"#,
+                "absolute",
+            ),
             (
                 r#"{"instances": [{"id": "i-a", "execution": {"simulated": {"output_base64": "%%"}}}]}"#,
                 "Base64",
             ),
-            (r#"{"faults": {"instances": [{"instances": ["i-zz"], "agent": "down"}]}}"#, "not in the fleet"),
+            (
+                r#"{"faults": {"instances": [{"instances": ["i-zz"], "agent": "down"}]}}"#,
+                "not in the fleet",
+            ),
         ];
         for (input, expected) in cases {
             let err = Fleet::from_json(input).unwrap_err().to_string();
@@ -501,8 +524,8 @@ mod tests {
             ("150ms", Some(Duration::from_millis(150))),
             ("2s", Some(Duration::from_secs(2))),
             ("1.5s", Some(Duration::from_millis(1500))),
-            ("10m", Some(Duration::from_secs(600))),
-            ("1h", Some(Duration::from_secs(3600))),
+            ("10m", Some(Duration::from_mins(10))),
+            ("1h", Some(Duration::from_hours(1))),
             ("3", Some(Duration::from_secs(3))),
             ("soon", None),
         ];

@@ -106,7 +106,13 @@ async fn serve(
             "Specified parameter format is not valid.",
         )
     })?;
-    let action = authenticate(sandbox, method.as_str(), &params, Utc::now(), Instant::now())?;
+    let action = authenticate(
+        sandbox,
+        method.as_str(),
+        &params,
+        Utc::now(),
+        Instant::now(),
+    )?;
     let region = params
         .get("RegionId")
         .filter(|r| !r.is_empty())
@@ -204,7 +210,9 @@ async fn collect_params(sandbox: &Sandbox, request: Request) -> Result<Params, S
         SandboxError::new(
             413,
             "RequestTooLarge",
-            format!("The request exceeds the sandbox limit of {limit} bytes (request line plus body)."),
+            format!(
+                "The request exceeds the sandbox limit of {limit} bytes (request line plus body)."
+            ),
         )
     };
     let query = request.uri().query().unwrap_or("").to_owned();
@@ -225,8 +233,8 @@ async fn collect_params(sandbox: &Sandbox, request: Request) -> Result<Params, S
         .map_err(|_| too_large())?;
     let mut params = Params::new();
     let body_pairs = if is_form { &body[..] } else { &[][..] };
-    for (name, value) in form_urlencoded::parse(query.as_bytes())
-        .chain(form_urlencoded::parse(body_pairs))
+    for (name, value) in
+        form_urlencoded::parse(query.as_bytes()).chain(form_urlencoded::parse(body_pairs))
     {
         if params
             .insert(name.clone().into_owned(), value.into_owned())
@@ -250,52 +258,8 @@ pub(crate) fn authenticate<'p>(
     now: DateTime<Utc>,
     clock: Instant,
 ) -> Result<&'p str, SandboxError> {
-    for name in REQUIRED {
-        if params.get(name).is_none_or(String::is_empty) {
-            return Err(match name {
-                "Timestamp" => SandboxError::new(
-                    400,
-                    "IllegalTimestamp",
-                    "The input parameter \"Timestamp\" that is mandatory for processing this request is not supplied.",
-                ),
-                "Signature" => SandboxError::new(
-                    400,
-                    "IncompleteSignature",
-                    "The request signature does not conform to Aliyun standards.",
-                ),
-                _ => SandboxError::missing(name),
-            });
-        }
-    }
+    let action = check_common(params)?;
     let get = |name: &str| params.get(name).map_or("", String::as_str);
-    if get("Version") != sign::API_VERSION {
-        return Err(SandboxError::invalid("Version"));
-    }
-    let action = get("Action");
-    if !ACTIONS.contains(&action) {
-        return Err(SandboxError::new(
-            404,
-            "InvalidApi.NotFound",
-            "Specified api is not found, please check your url and method.",
-        ));
-    }
-    if get("SignatureMethod") != "HMAC-SHA1" {
-        return Err(SandboxError::new(
-            400,
-            "InvalidSignatureMethod",
-            "Specified signature method is not valid.",
-        ));
-    }
-    if get("SignatureVersion") != "1.0" {
-        return Err(SandboxError::invalid("SignatureVersion"));
-    }
-    if !get("SignatureType").is_empty() {
-        return Err(SandboxError::new(
-            400,
-            "IncompleteSignature",
-            "The request signature does not conform to Aliyun standards (only AccessKey signatures are supported).",
-        ));
-    }
     let timestamp = parse_timestamp(get("Timestamp")).ok_or_else(|| {
         SandboxError::new(
             400,
@@ -356,6 +320,57 @@ pub(crate) fn authenticate<'p>(
     state
         .nonces
         .insert(nonce, clock, limits.timestamp_skew, limits.nonces);
+    Ok(action)
+}
+
+/// Presence and fixed values of the common parameters; the action must be known.
+fn check_common(params: &Params) -> Result<&str, SandboxError> {
+    for name in REQUIRED {
+        if params.get(name).is_none_or(String::is_empty) {
+            return Err(match name {
+                "Timestamp" => SandboxError::new(
+                    400,
+                    "IllegalTimestamp",
+                    "The input parameter \"Timestamp\" that is mandatory for processing this request is not supplied.",
+                ),
+                "Signature" => SandboxError::new(
+                    400,
+                    "IncompleteSignature",
+                    "The request signature does not conform to Aliyun standards.",
+                ),
+                _ => SandboxError::missing(name),
+            });
+        }
+    }
+    let get = |name: &str| params.get(name).map_or("", String::as_str);
+    if get("Version") != sign::API_VERSION {
+        return Err(SandboxError::invalid("Version"));
+    }
+    let action = get("Action");
+    if !ACTIONS.contains(&action) {
+        return Err(SandboxError::new(
+            404,
+            "InvalidApi.NotFound",
+            "Specified api is not found, please check your url and method.",
+        ));
+    }
+    if get("SignatureMethod") != "HMAC-SHA1" {
+        return Err(SandboxError::new(
+            400,
+            "InvalidSignatureMethod",
+            "Specified signature method is not valid.",
+        ));
+    }
+    if get("SignatureVersion") != "1.0" {
+        return Err(SandboxError::invalid("SignatureVersion"));
+    }
+    if !get("SignatureType").is_empty() {
+        return Err(SandboxError::new(
+            400,
+            "IncompleteSignature",
+            "The request signature does not conform to Aliyun standards (only AccessKey signatures are supported).",
+        ));
+    }
     Ok(action)
 }
 

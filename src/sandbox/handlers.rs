@@ -20,12 +20,12 @@ use crate::cloud::actions::{
     DeleteCommandResponse, DescribeCloudAssistantStatus, DescribeCloudAssistantStatusResponse,
     DescribeCommands, DescribeCommandsResponse, DescribeInstances, DescribeInstancesResponse,
     DescribeInvocationResults, DescribeInvocationResultsResponse, DescribeInvocations,
-    DescribeInvocationsResponse, Instance, InstanceCloudAssistantStatus, Instances,
-    InstallCloudAssistant, InstallCloudAssistantResponse, Invocation, InvocationResult,
-    InvocationResultPage, InvocationResults, Invocations, InvokeCommand, InvokeCommandResponse,
-    InvokeInstance, InvokeInstances, IpAddresses, ParameterNames, RunCommand, RunCommandResponse,
-    StartInstance, StartInstanceResponse, StopInvocation, StopInvocationResponse, Tag, TagFilter,
-    Tags, VpcAttributes,
+    DescribeInvocationsResponse, InstallCloudAssistant, InstallCloudAssistantResponse, Instance,
+    InstanceCloudAssistantStatus, Instances, Invocation, InvocationResult, InvocationResultPage,
+    InvocationResults, Invocations, InvokeCommand, InvokeCommandResponse, InvokeInstance,
+    InvokeInstances, IpAddresses, ParameterNames, RunCommand, RunCommandResponse, StartInstance,
+    StartInstanceResponse, StopInvocation, StopInvocationResponse, Tag, TagFilter, Tags,
+    VpcAttributes,
 };
 use crate::cloud::id::{CommandId, InstanceId, InvokeId};
 use crate::cloud::status::{
@@ -78,29 +78,29 @@ pub(crate) fn dispatch(
     let state = &mut *guard;
     match call.action {
         "CreateCommand" => idempotent(state, call, |state| {
-            create_command(sandbox, state, call, parse(call)?)
+            create_command(sandbox, state, call, &parse(call)?)
         }),
         "InvokeCommand" => idempotent(state, call, |state| {
-            invoke_command(sandbox, state, call, parse(call)?)
+            invoke_command(sandbox, state, call, &parse(call)?)
         }),
         "RunCommand" => idempotent(state, call, |state| {
-            run_command(sandbox, state, call, parse(call)?)
+            run_command(sandbox, state, call, &parse(call)?)
         }),
-        "DescribeInstances" => to_value(&describe_instances(state, call, parse(call)?)?),
-        "StartInstance" => to_value(&start_instance(sandbox, state, call, parse(call)?)?),
+        "DescribeInstances" => describe_instances(state, call, &parse(call)?).map(to_value),
+        "StartInstance" => start_instance(sandbox, state, call, &parse(call)?).map(to_value),
         "DescribeCloudAssistantStatus" => {
-            to_value(&describe_cloud_assistant_status(state, call, parse(call)?)?)
+            describe_cloud_assistant_status(state, call, &parse(call)?).map(to_value)
         }
         "InstallCloudAssistant" => {
-            to_value(&install_cloud_assistant(sandbox, state, call, parse(call)?)?)
+            install_cloud_assistant(sandbox, state, call, &parse(call)?).map(to_value)
         }
-        "DescribeCommands" => to_value(&describe_commands(state, call, parse(call)?)?),
-        "DeleteCommand" => to_value(&delete_command(state, call, parse(call)?)?),
-        "DescribeInvocations" => to_value(&describe_invocations(state, call, parse(call)?)?),
+        "DescribeCommands" => describe_commands(state, call, &parse(call)?).map(to_value),
+        "DeleteCommand" => delete_command(state, call, &parse(call)?).map(to_value),
+        "DescribeInvocations" => describe_invocations(state, call, &parse(call)?).map(to_value),
         "DescribeInvocationResults" => {
-            to_value(&describe_invocation_results(state, call, parse(call)?)?)
+            describe_invocation_results(state, call, &parse(call)?).map(to_value)
         }
-        "StopInvocation" => to_value(&stop_invocation(state, call, parse(call)?)?),
+        "StopInvocation" => stop_invocation(state, call, &parse(call)?).map(to_value),
         _ => Err(SandboxError::new(
             404,
             "InvalidApi.NotFound",
@@ -116,12 +116,12 @@ fn parse<T: DeserializeOwned>(call: &Call<'_>) -> Result<T, SandboxError> {
     })
 }
 
-fn to_value<T: Serialize>(response: &T) -> Result<serde_json::Value, SandboxError> {
-    let mut value = serde_json::to_value(response).expect("response structs serialise");
+fn to_value<T: Serialize>(response: T) -> serde_json::Value {
+    let mut value = serde_json::to_value(&response).expect("response structs serialise");
     if let Some(map) = value.as_object_mut() {
         map.remove("RequestId");
     }
-    Ok(value)
+    value
 }
 
 /// Parameters that only authenticate a request; a ClientToken's hash leaves them out.
@@ -151,7 +151,7 @@ fn idempotent<R: Serialize>(
         .filter(|t| !t.is_empty())
         .cloned();
     let Some(token) = token else {
-        return to_value(&action(state)?);
+        return Ok(to_value(action(state)?));
     };
     if token.len() > 64 || !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(SandboxError::new(
@@ -183,7 +183,7 @@ fn idempotent<R: Serialize>(
             "The specified parameter has changed while using an already used clientToken.",
         ));
     }
-    let response = to_value(&action(state)?)?;
+    let response = to_value(action(state)?);
     let cap = 100_000;
     state.remember_token(
         key,
@@ -227,8 +227,9 @@ impl Paging {
         limits: &PageLimits,
     ) -> Result<Self, SandboxError> {
         let next_token = next_token.filter(|t| !t.is_empty());
-        let token_mode =
-            max_results.is_some() || next_token.is_some() || (page_number, page_size) == (None, None);
+        let token_mode = max_results.is_some()
+            || next_token.is_some()
+            || (page_number, page_size) == (None, None);
         if token_mode {
             let size = max_results.unwrap_or(10);
             if size == 0 || size > limits.max {
@@ -291,7 +292,9 @@ impl Paging {
             let mut page: Vec<(u128, T)> = items.take(self.size + 1).collect();
             let next_token = if page.len() > self.size {
                 page.truncate(self.size);
-                page.last().map(|(k, _)| format!("{k:x}")).unwrap_or_default()
+                page.last()
+                    .map(|(k, _)| format!("{k:x}"))
+                    .unwrap_or_default()
             } else {
                 String::new()
             };
@@ -348,7 +351,9 @@ fn newest_first(seq: u64) -> u128 {
 
 fn encode(bytes: &[u8], encoding: Option<&str>) -> String {
     match encoding {
-        Some(e) if e.eq_ignore_ascii_case("PlainText") => String::from_utf8_lossy(bytes).into_owned(),
+        Some(e) if e.eq_ignore_ascii_case("PlainText") => {
+            String::from_utf8_lossy(bytes).into_owned()
+        }
         _ => STANDARD.encode(bytes),
     }
 }
@@ -367,9 +372,9 @@ fn tags_of(filters: &[TagFilter]) -> Tags {
 
 fn tags_match(tags: &Tags, filters: &[TagFilter]) -> bool {
     filters.iter().all(|f| {
-        tags.tag.iter().any(|t| {
-            t.tag_key == f.key && f.value.as_ref().is_none_or(|v| *v == t.tag_value)
-        })
+        tags.tag
+            .iter()
+            .any(|t| t.tag_key == f.key && f.value.as_ref().is_none_or(|v| *v == t.tag_value))
     })
 }
 
@@ -414,7 +419,12 @@ fn exceed_instances(limit: usize) -> SandboxError {
     )
 }
 
-fn check_len(value: Option<&str>, max: usize, code: &'static str, what: &str) -> Result<(), SandboxError> {
+fn check_len(
+    value: Option<&str>,
+    max: usize,
+    code: &'static str,
+    what: &str,
+) -> Result<(), SandboxError> {
     match value {
         Some(v) if v.chars().count() > max => Err(SandboxError::new(
             403,
@@ -431,20 +441,25 @@ fn check_len(value: Option<&str>, max: usize, code: &'static str, what: &str) ->
 fn describe_instances(
     state: &State,
     call: &Call<'_>,
-    req: DescribeInstances,
+    req: &DescribeInstances,
 ) -> Result<DescribeInstancesResponse, SandboxError> {
     let ids: Option<Vec<String>> = req
         .instance_ids
         .as_deref()
         .map(|text| {
-            serde_json::from_str::<Vec<String>>(text).map_err(|_| SandboxError::invalid("InstanceIds"))
+            serde_json::from_str::<Vec<String>>(text)
+                .map_err(|_| SandboxError::invalid("InstanceIds"))
         })
         .transpose()?;
     if ids.as_ref().is_some_and(|ids| ids.len() > 100) {
         return Err(SandboxError::invalid("InstanceIds"));
     }
     if req.tags.len() > 20 {
-        return Err(SandboxError::new(400, "InvalidTag.Count", "At most 20 tags are allowed."));
+        return Err(SandboxError::new(
+            400,
+            "InvalidTag.Count",
+            "At most 20 tags are allowed.",
+        ));
     }
     let paging = Paging::new(
         req.max_results,
@@ -455,27 +470,36 @@ fn describe_instances(
     )?;
     let candidates: Vec<usize> = match &ids {
         Some(ids) => {
-            let mut found: Vec<usize> = ids.iter().filter_map(|id| state.find(id, call.region)).collect();
+            let mut found: Vec<usize> = ids
+                .iter()
+                .filter_map(|id| state.find(id, call.region))
+                .collect();
             found.sort_unstable();
             found.dedup();
             found
         }
         None if !req.tags.is_empty() => {
-            let tags: Vec<(String, Option<String>)> =
-                req.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
+            let tags: Vec<(String, Option<String>)> = req
+                .tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect();
             state.with_tags(call.region, &tags)
         }
         None => (0..state.instances.len()).collect(),
     };
-    let start = paging
-        .after
-        .map_or(0, |after| candidates.partition_point(|i| (*i as u128) <= after));
+    let start = paging.after.map_or(0, |after| {
+        candidates.partition_point(|i| (*i as u128) <= after)
+    });
     let items = candidates[start..]
         .iter()
         .map(|i| (*i, &state.instances[*i]))
         .filter(|(_, inst)| {
             inst.spec.region == call.region
-                && req.status.as_deref().is_none_or(|s| inst.status.as_str() == s)
+                && req
+                    .status
+                    .as_deref()
+                    .is_none_or(|s| inst.status.as_str() == s)
                 && req
                     .instance_name
                     .as_deref()
@@ -495,52 +519,54 @@ fn describe_instances(
             instance: page
                 .items
                 .into_iter()
-                .map(|(i, inst)| Instance {
-                    instance_id: InstanceId::new(&inst.spec.id),
-                    instance_name: inst.spec.display_name().to_owned(),
-                    host_name: inst.spec.display_name().to_owned(),
-                    status: inst.status.clone(),
-                    os_type: inst.spec.os.lower().to_owned(),
-                    os_name: match inst.spec.os {
-                        Os::Linux => "Alibaba Cloud Linux 3.2104 LTS 64 bit".to_owned(),
-                        Os::Windows => "Windows Server 2022 Datacenter 64-bit".to_owned(),
-                    },
-                    region_id: inst.spec.region.clone(),
-                    zone_id: format!("{}-h", inst.spec.region),
-                    instance_type: "ecs.g7.large".to_owned(),
-                    resource_group_id: String::new(),
-                    vpc_attributes: VpcAttributes {
-                        vpc_id: "vpc-sandbox00000000000001".to_owned(),
-                        vswitch_id: "vsw-sandbox00000000000001".to_owned(),
-                        private_ip_address: IpAddresses {
-                            ip_address: vec![format!(
-                                "172.16.{}.{}",
-                                (i / 250) % 256,
-                                i % 250 + 2
-                            )],
-                        },
-                    },
-                    public_ip_address: IpAddresses::default(),
-                    tags: inst.tags.clone(),
-                })
+                .map(|(i, inst)| instance_view(i, inst))
                 .collect(),
         },
     })
+}
+
+fn instance_view(i: usize, inst: &crate::sandbox::state::Inst) -> Instance {
+    Instance {
+        instance_id: InstanceId::new(&inst.spec.id),
+        instance_name: inst.spec.display_name().to_owned(),
+        host_name: inst.spec.display_name().to_owned(),
+        status: inst.status.clone(),
+        os_type: inst.spec.os.lower().to_owned(),
+        os_name: match inst.spec.os {
+            Os::Linux => "Alibaba Cloud Linux 3.2104 LTS 64 bit".to_owned(),
+            Os::Windows => "Windows Server 2022 Datacenter 64-bit".to_owned(),
+        },
+        region_id: inst.spec.region.clone(),
+        zone_id: format!("{}-h", inst.spec.region),
+        instance_type: "ecs.g7.large".to_owned(),
+        resource_group_id: String::new(),
+        vpc_attributes: VpcAttributes {
+            vpc_id: "vpc-sandbox00000000000001".to_owned(),
+            vswitch_id: "vsw-sandbox00000000000001".to_owned(),
+            private_ip_address: IpAddresses {
+                ip_address: vec![format!("172.16.{}.{}", (i / 250) % 256, i % 250 + 2)],
+            },
+        },
+        public_ip_address: IpAddresses::default(),
+        tags: inst.tags.clone(),
+    }
 }
 
 fn start_instance(
     sandbox: &Arc<Sandbox>,
     state: &mut State,
     call: &Call<'_>,
-    req: StartInstance,
+    req: &StartInstance,
 ) -> Result<StartInstanceResponse, SandboxError> {
-    let i = state.find(req.instance_id.as_str(), call.region).ok_or_else(|| {
-        SandboxError::new(
-            404,
-            "InvalidInstanceId.NotFound",
-            "The specified InstanceId does not exist.",
-        )
-    })?;
+    let i = state
+        .find(req.instance_id.as_str(), call.region)
+        .ok_or_else(|| {
+            SandboxError::new(
+                404,
+                "InvalidInstanceId.NotFound",
+                "The specified InstanceId does not exist.",
+            )
+        })?;
     let inst = &mut state.instances[i];
     if inst.status != InstanceStatus::Stopped {
         return Err(SandboxError::new(
@@ -557,7 +583,7 @@ fn start_instance(
 fn describe_cloud_assistant_status(
     state: &State,
     call: &Call<'_>,
-    req: DescribeCloudAssistantStatus,
+    req: &DescribeCloudAssistantStatus,
 ) -> Result<DescribeCloudAssistantStatusResponse, SandboxError> {
     let limit = 100;
     if req.instance_ids.len() > limit {
@@ -583,7 +609,11 @@ fn describe_cloud_assistant_status(
     let indexes: Vec<usize> = if by_id {
         req.instance_ids
             .iter()
-            .map(|id| state.find(id.as_str(), call.region).ok_or_else(not_found_instance))
+            .map(|id| {
+                state
+                    .find(id.as_str(), call.region)
+                    .ok_or_else(not_found_instance)
+            })
             .collect::<Result<_, _>>()?
     } else {
         let start = paging
@@ -642,7 +672,7 @@ fn install_cloud_assistant(
     sandbox: &Arc<Sandbox>,
     state: &mut State,
     call: &Call<'_>,
-    req: InstallCloudAssistant,
+    req: &InstallCloudAssistant,
 ) -> Result<InstallCloudAssistantResponse, SandboxError> {
     let limit = sandbox.settings.limits.instances_per_install;
     if req.instance_ids.is_empty() {
@@ -654,7 +684,11 @@ fn install_cloud_assistant(
     let indexes: Vec<usize> = req
         .instance_ids
         .iter()
-        .map(|id| state.find(id.as_str(), call.region).ok_or_else(not_found_instance))
+        .map(|id| {
+            state
+                .find(id.as_str(), call.region)
+                .ok_or_else(not_found_instance)
+        })
         .collect::<Result<_, _>>()?;
     for i in indexes {
         let inst = &mut state.instances[i];
@@ -698,7 +732,12 @@ struct CommandFields<'a> {
 
 fn check_command(sandbox: &Sandbox, f: &CommandFields<'_>) -> Result<NewCommand, SandboxError> {
     check_len(f.name, 128, "CmdName.ExceedLimit", "command name")?;
-    check_len(f.description, 512, "CmdDesc.ExceedLimit", "command description")?;
+    check_len(
+        f.description,
+        512,
+        "CmdDesc.ExceedLimit",
+        "command description",
+    )?;
     if f.working_dir.is_some_and(|w| w.chars().count() > 200) {
         return Err(SandboxError::new(
             400,
@@ -830,7 +869,7 @@ fn create_command(
     sandbox: &Arc<Sandbox>,
     state: &mut State,
     call: &Call<'_>,
-    req: CreateCommand,
+    req: &CreateCommand,
 ) -> Result<CreateCommandResponse, SandboxError> {
     // CreateCommand defaults to Base64 and treats an unknown encoding as Base64.
     let base64 = !req
@@ -863,7 +902,7 @@ fn create_command(
 fn delete_command(
     state: &mut State,
     call: &Call<'_>,
-    req: DeleteCommand,
+    req: &DeleteCommand,
 ) -> Result<DeleteCommandResponse, SandboxError> {
     let found = state
         .commands
@@ -889,7 +928,7 @@ fn cmd_not_found() -> SandboxError {
 fn describe_commands(
     state: &State,
     call: &Call<'_>,
-    req: DescribeCommands,
+    req: &DescribeCommands,
 ) -> Result<DescribeCommandsResponse, SandboxError> {
     let paging = Paging::new(
         req.max_results,
@@ -912,8 +951,14 @@ fn describe_commands(
             c.region == call.region
                 && req.command_id.as_ref().is_none_or(|id| id.as_str() == c.id)
                 && req.name.as_deref().is_none_or(|p| wildcard(p, &c.name))
-                && req.description.as_deref().is_none_or(|p| wildcard(p, &c.description))
-                && req.command_type.as_deref().is_none_or(|t| t == c.command_type.as_str())
+                && req
+                    .description
+                    .as_deref()
+                    .is_none_or(|p| wildcard(p, &c.description))
+                && req
+                    .command_type
+                    .as_deref()
+                    .is_none_or(|t| t == c.command_type.as_str())
                 && tags_match(&c.tags, &req.tags)
         })
         .map(|c| (newest_first(c.seq), c));
@@ -989,7 +1034,10 @@ struct NewInvocation {
     dry_run: bool,
 }
 
-#[expect(clippy::too_many_lines, reason = "one check after another, in the documented order")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one check after another, in the documented order"
+)]
 fn check_invocation(
     sandbox: &Sandbox,
     state: &State,
@@ -999,7 +1047,8 @@ fn check_invocation(
 ) -> Result<NewInvocation, SandboxError> {
     let limits = &sandbox.settings.limits;
     // Targets.
-    let instances: Vec<usize> = match (args.instance_ids.is_empty(), args.resource_tags.is_empty()) {
+    let instances: Vec<usize> = match (args.instance_ids.is_empty(), args.resource_tags.is_empty())
+    {
         (false, false) => {
             return Err(SandboxError::new(
                 400,
@@ -1028,7 +1077,11 @@ fn check_invocation(
             }
             args.instance_ids
                 .iter()
-                .map(|id| state.find(id.as_str(), call.region).ok_or_else(not_found_instance))
+                .map(|id| {
+                    state
+                        .find(id.as_str(), call.region)
+                        .ok_or_else(not_found_instance)
+                })
                 .collect::<Result<_, _>>()?
         }
         (true, false) => {
@@ -1162,7 +1215,9 @@ fn check_invocation(
             || "{}".to_owned(),
             |v| serde_json::to_string(&v).expect("a string map serialises"),
         ),
-        timeout: args.timeout.map(|t| i64::try_from(t).expect("checked above")),
+        timeout: args
+            .timeout
+            .map(|t| i64::try_from(t).expect("checked above")),
         working_dir: args.working_dir.map(str::to_owned),
         username: args.username.filter(|u| !u.is_empty()).map(str::to_owned),
         termination_mode: termination_mode.to_owned(),
@@ -1204,7 +1259,11 @@ fn check_frequency(frequency: &str) -> Result<(), SandboxError> {
         }
         Ok(())
     } else if lower.starts_with("at(") {
-        if lower.ends_with(')') { Ok(()) } else { Err(bad()) }
+        if lower.ends_with(')') {
+            Ok(())
+        } else {
+            Err(bad())
+        }
     } else if (6..=8).contains(&frequency.split_whitespace().count()) {
         Ok(())
     } else {
@@ -1349,7 +1408,9 @@ fn commit_invocation(
         seq,
         id: id.clone(),
         region: call.region.to_owned(),
-        working_dir: new.working_dir.unwrap_or_else(|| command.working_dir.clone()),
+        working_dir: new
+            .working_dir
+            .unwrap_or_else(|| command.working_dir.clone()),
         timeout: new.timeout.unwrap_or(command.timeout),
         command,
         parameters: new.parameters,
@@ -1376,7 +1437,7 @@ fn invoke_command(
     sandbox: &Arc<Sandbox>,
     state: &mut State,
     call: &Call<'_>,
-    req: InvokeCommand,
+    req: &InvokeCommand,
 ) -> Result<InvokeCommandResponse, SandboxError> {
     let command = state
         .commands
@@ -1422,7 +1483,7 @@ fn run_command(
     sandbox: &Arc<Sandbox>,
     state: &mut State,
     call: &Call<'_>,
-    req: RunCommand,
+    req: &RunCommand,
 ) -> Result<RunCommandResponse, SandboxError> {
     // RunCommand defaults to PlainText and treats an unknown encoding as PlainText.
     let base64 = req
@@ -1500,7 +1561,9 @@ fn task_seqs<'a>(
     instance: Option<usize>,
     after: Option<u128>,
 ) -> Box<dyn Iterator<Item = &'a InvocationRec> + 'a> {
-    let upper = after.map_or(u64::MAX, |a| u64::MAX - u64::try_from(a >> 32).unwrap_or(u64::MAX));
+    let upper = after.map_or(u64::MAX, |a| {
+        u64::MAX - u64::try_from(a >> 32).unwrap_or(u64::MAX)
+    });
     let region = call.region.to_owned();
     let in_region = move |inv: &&InvocationRec| inv.region == region;
     if let Some(id) = invoke_id {
@@ -1535,7 +1598,7 @@ fn task_seqs<'a>(
 fn describe_invocations(
     state: &State,
     call: &Call<'_>,
-    req: DescribeInvocations,
+    req: &DescribeInvocations,
 ) -> Result<DescribeInvocationsResponse, SandboxError> {
     let paging = Paging::new(
         req.max_results,
@@ -1545,7 +1608,11 @@ fn describe_invocations(
         &PageLimits { max: 50, min: 1 },
     )?;
     let instance = match &req.instance_id {
-        Some(id) => Some(state.find(id.as_str(), call.region).ok_or_else(not_found_instance)?),
+        Some(id) => Some(
+            state
+                .find(id.as_str(), call.region)
+                .ok_or_else(not_found_instance)?,
+        ),
         None => None,
     };
     let scoped = req.invoke_id.is_some() || req.instance_id.is_some();
@@ -1554,18 +1621,27 @@ fn describe_invocations(
     let items = task_seqs(state, call, req.invoke_id.as_ref(), instance, paging.after)
         .filter(|inv| {
             let aggregate = inv.aggregate();
-            req.command_id.as_ref().is_none_or(|c| c.as_str() == inv.command.id)
+            req.command_id
+                .as_ref()
+                .is_none_or(|c| c.as_str() == inv.command.id)
                 && (instance.is_some()
-                    || req.command_name.as_deref().is_none_or(|n| n == inv.command.name))
+                    || req
+                        .command_name
+                        .as_deref()
+                        .is_none_or(|n| n == inv.command.name))
                 && req
                     .command_type
                     .as_deref()
                     .is_none_or(|t| t == inv.command.command_type.as_str())
-                && req.invoke_status.as_deref().is_none_or(|s| {
-                    s == aggregate.as_str() || s == aggregate.legacy(inv.timed())
-                })
+                && req
+                    .invoke_status
+                    .as_deref()
+                    .is_none_or(|s| s == aggregate.as_str() || s == aggregate.legacy(inv.timed()))
                 && (instance.is_some()
-                    || req.repeat_mode.as_deref().is_none_or(|m| m == inv.repeat_mode.as_str()))
+                    || req
+                        .repeat_mode
+                        .as_deref()
+                        .is_none_or(|m| m == inv.repeat_mode.as_str()))
                 && req.timed.is_none_or(|t| t == inv.timed())
                 && tags_match(&inv.tags, &req.tags)
         })
@@ -1651,7 +1727,7 @@ fn invocation_view(
 fn describe_invocation_results(
     state: &State,
     call: &Call<'_>,
-    req: DescribeInvocationResults,
+    req: &DescribeInvocationResults,
 ) -> Result<DescribeInvocationResultsResponse, SandboxError> {
     let paging = Paging::new(
         req.max_results,
@@ -1661,7 +1737,11 @@ fn describe_invocation_results(
         &PageLimits { max: 50, min: 1 },
     )?;
     let instance = match &req.instance_id {
-        Some(id) => Some(state.find(id.as_str(), call.region).ok_or_else(not_found_instance)?),
+        Some(id) => Some(
+            state
+                .find(id.as_str(), call.region)
+                .ok_or_else(not_found_instance)?,
+        ),
         None => None,
     };
     let encoding = req.content_encoding.as_deref();
@@ -1670,7 +1750,11 @@ fn describe_invocation_results(
     // records up to the token are skipped.
     let task_after = after.map(|a| a.saturating_sub(1 << 32));
     let items = task_seqs(state, call, req.invoke_id.as_ref(), instance, task_after)
-        .filter(|inv| req.command_id.as_ref().is_none_or(|c| c.as_str() == inv.command.id))
+        .filter(|inv| {
+            req.command_id
+                .as_ref()
+                .is_none_or(|c| c.as_str() == inv.command.id)
+        })
         .flat_map(|inv| {
             inv.runs
                 .iter()
@@ -1730,7 +1814,7 @@ fn describe_invocation_results(
 fn stop_invocation(
     state: &mut State,
     call: &Call<'_>,
-    req: StopInvocation,
+    req: &StopInvocation,
 ) -> Result<StopInvocationResponse, SandboxError> {
     let limit = 50;
     if req.instance_ids.len() > limit {
@@ -1767,7 +1851,9 @@ fn stop_invocation(
             )
         })?;
     if let Some(targets) = &targets
-        && let Some(missing) = targets.iter().find(|t| !inv.runs.iter().any(|r| r.inst == **t))
+        && let Some(missing) = targets
+            .iter()
+            .find(|t| !inv.runs.iter().any(|r| r.inst == **t))
     {
         let _ = missing;
         return Err(SandboxError::new(
@@ -1801,7 +1887,12 @@ fn stop_invocation(
             _ => {}
         }
     }
-    if whole || inv.runs.iter().all(|r| r.status.is_final() || r.status == S::Stopping) {
+    if whole
+        || inv
+            .runs
+            .iter()
+            .all(|r| r.status.is_final() || r.status == S::Stopping)
+    {
         inv.schedule_stopped = true;
     }
     state.drop_unkept_command(&invoke_id);
@@ -1853,10 +1944,18 @@ mod tests {
         let page = Paging::new(None, None, Some(2), Some(5), &limits).unwrap();
         assert!(!page.token_mode);
         let errors = [
-            Paging::new(Some(51), None, None, None, &limits).unwrap_err().code,
-            Paging::new(None, Some("zz"), None, None, &limits).unwrap_err().code,
-            Paging::new(None, None, Some(1), Some(51), &limits).unwrap_err().code,
-            Paging::new(None, None, Some(0), Some(5), &limits).unwrap_err().code,
+            Paging::new(Some(51), None, None, None, &limits)
+                .unwrap_err()
+                .code,
+            Paging::new(None, Some("zz"), None, None, &limits)
+                .unwrap_err()
+                .code,
+            Paging::new(None, None, Some(1), Some(51), &limits)
+                .unwrap_err()
+                .code,
+            Paging::new(None, None, Some(0), Some(5), &limits)
+                .unwrap_err()
+                .code,
         ];
         assert_eq!(
             errors,

@@ -16,6 +16,8 @@ mod runner;
 mod server;
 mod state;
 mod task;
+#[cfg(test)]
+mod tests;
 
 pub use fault::{ActionFaults, AgentFault, FaultKind, Faults, InstanceFaults};
 pub use fleet::{

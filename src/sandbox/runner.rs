@@ -330,10 +330,7 @@ pub(crate) fn substitute_params(text: &str, values: &BTreeMap<String, String>) -
 }
 
 /// Replaces `{{ACS::Name}}` built-ins; an unknown name is returned as the error.
-pub(crate) fn substitute_builtins(
-    text: &str,
-    values: &[(&str, &str)],
-) -> Result<String, String> {
+pub(crate) fn substitute_builtins(text: &str, values: &[(&str, &str)]) -> Result<String, String> {
     let mut unknown = None;
     let out = BUILTIN_PARAM.replace_all(text, |caps: &regex::Captures<'_>| {
         let name = &caps[1];
@@ -365,7 +362,10 @@ mod tests {
         }
     }
 
-    async fn run_collect(job: ScriptJob, stop: oneshot::Receiver<StopReason>) -> (Outcome, Vec<u8>) {
+    async fn run_collect(
+        job: ScriptJob,
+        stop: oneshot::Receiver<StopReason>,
+    ) -> (Outcome, Vec<u8>) {
         let mut out = Vec::new();
         let outcome = run(job, |b| out.extend_from_slice(b), stop).await;
         (outcome, out)
@@ -376,13 +376,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (_tx, rx) = oneshot::channel();
         let (outcome, out) = run_collect(
-            job(dir.path(), "echo out; echo err >&2; echo $ECS_SANDBOX_TEST; pwd; exit 3", None),
+            job(
+                dir.path(),
+                "echo out; echo err >&2; echo $ECS_SANDBOX_TEST; pwd; exit 3",
+                None,
+            ),
             rx,
         )
         .await;
         assert_eq!(outcome, Outcome::Exited(3));
         let text = String::from_utf8(out).unwrap();
-        let expected = format!("out\nerr\nyes\n{}\n", dir.path().canonicalize().unwrap().display());
+        let expected = format!(
+            "out\nerr\nyes\n{}\n",
+            dir.path().canonicalize().unwrap().display()
+        );
         assert_eq!(text, expected);
     }
 
@@ -392,12 +399,22 @@ mod tests {
         let (_tx, rx) = oneshot::channel();
         let started = Instant::now();
         let marker = dir.path().join("survived");
-        let script = format!("echo start; (sleep 3; touch {}) & sleep 30", marker.display());
-        let (outcome, out) =
-            run_collect(job(dir.path(), &script, Some(Duration::from_millis(300))), rx).await;
+        let script = format!(
+            "echo start; (sleep 3; touch {}) & sleep 30",
+            marker.display()
+        );
+        let (outcome, out) = run_collect(
+            job(dir.path(), &script, Some(Duration::from_millis(300))),
+            rx,
+        )
+        .await;
         assert_eq!(outcome, Outcome::TimedOut);
         assert_eq!(out, b"start\n");
-        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
         tokio::time::sleep(Duration::from_millis(3500)).await;
         assert!(!marker.exists(), "a child of the script outlived the kill");
     }
@@ -416,7 +433,8 @@ mod tests {
 
     #[test]
     fn output_keeps_head_and_tail() {
-        let cases: &[(usize, &[&[u8]], &[u8], u64)] = &[
+        type Case<'a> = (usize, &'a [&'a [u8]], &'a [u8], u64);
+        let cases: &[Case<'_>] = &[
             (8, &[b"abc"], b"abc", 0),
             (8, &[b"0123456789"], b"01456789", 2),
             (8, &[b"01", b"2345", b"6789", b"AB"], b"016789AB", 4),
@@ -451,9 +469,13 @@ mod tests {
     fn substitutes_parameters_and_builtins() {
         let text = "echo {{ Name }} {{name}} {{missing}} {{ACS::InstanceId}}";
         assert_eq!(parameter_names(text), ["Name", "missing"]);
-        let values: BTreeMap<String, String> = [("name".to_owned(), "Jack O'Neil".to_owned())].into();
+        let values: BTreeMap<String, String> =
+            [("name".to_owned(), "Jack O'Neil".to_owned())].into();
         let text = substitute_params(text, &values);
-        assert_eq!(text, "echo Jack O'Neil Jack O'Neil {{missing}} {{ACS::InstanceId}}");
+        assert_eq!(
+            text,
+            "echo Jack O'Neil Jack O'Neil {{missing}} {{ACS::InstanceId}}"
+        );
         assert_eq!(
             substitute_builtins(&text, &[("InstanceId", "i-1")]).unwrap(),
             "echo Jack O'Neil Jack O'Neil {{missing}} i-1"

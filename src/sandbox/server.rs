@@ -151,7 +151,10 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, StartError> 
         None => (fresh_temp_dir()?, true),
     };
     let settings = Settings {
-        keys: HashMap::from([(config.access_key_id.clone(), config.access_key_secret.clone())]),
+        keys: HashMap::from([(
+            config.access_key_id.clone(),
+            config.access_key_secret.clone(),
+        )]),
         limits: config.limits,
         timing: config.timing,
         root: root.clone(),
@@ -284,10 +287,11 @@ async fn serve_connection(
 ) {
     let control = ConnControl::default();
     let for_requests = control.clone();
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-        request.extensions_mut().insert(for_requests.clone());
-        router.clone().oneshot(request)
-    });
+    let service =
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(for_requests.clone());
+            router.clone().oneshot(request)
+        });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .serve_connection(TokioIo::new(stream), service);
@@ -324,7 +328,6 @@ fn fresh_temp_dir() -> Result<PathBuf, StartError> {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }

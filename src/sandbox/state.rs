@@ -72,7 +72,7 @@ impl Default for Limits {
             executions: None,
             request_bytes: 128 * 1024,
             concurrent_scripts: 64,
-            timestamp_skew: Duration::from_secs(15 * 60),
+            timestamp_skew: Duration::from_mins(15),
             nonces: 1_000_000,
             client_tokens: 100_000,
         }
@@ -321,7 +321,7 @@ impl RunRec {
     ) {
         self.status = status;
         self.error_code = error_code;
-        self.error_info = error_info(error_code).to_owned();
+        error_info(error_code).clone_into(&mut self.error_info);
         self.finished.get_or_insert(now);
         self.updated = now;
         self.stop = None;
@@ -665,7 +665,9 @@ impl State {
             if i == 12 {
                 bits = self.ids.next_u64();
             }
-            id.push(char::from(ALPHABET[usize::try_from(bits % 36).expect("below 36")]));
+            id.push(char::from(
+                ALPHABET[usize::try_from(bits % 36).expect("below 36")],
+            ));
             bits /= 36;
         }
         id
@@ -703,7 +705,13 @@ impl State {
     }
 
     /// Counts one execution of (task, instance, run).
-    pub(crate) fn count_execution(&mut self, invoke_id: &str, instance: &str, run: i32, real: bool) {
+    pub(crate) fn count_execution(
+        &mut self,
+        invoke_id: &str,
+        instance: &str,
+        run: i32,
+        real: bool,
+    ) {
         let entry = self
             .stats
             .executions
@@ -745,7 +753,7 @@ mod tests {
     fn nonce_cache_forgets_after_the_window_and_past_capacity() {
         let mut cache = NonceCache::default();
         let t0 = Instant::now();
-        let window = Duration::from_secs(900);
+        let window = Duration::from_mins(15);
         cache.insert("a", t0, window, 3);
         assert!(cache.contains("a", t0 + Duration::from_secs(899), window));
         assert!(!cache.contains("a", t0 + Duration::from_secs(901), window));
@@ -779,7 +787,11 @@ mod tests {
         let mut state = State::new(&Fleet::default(), Path::new("/nonexistent")).unwrap();
         let id = state.new_id("t-");
         assert_eq!(id.len(), 18);
-        assert!(id[2..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        assert!(
+            id[2..]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
         let rid = state.new_request_id();
         assert_eq!(rid.len(), 36);
         assert_eq!(rid.matches('-').count(), 4);

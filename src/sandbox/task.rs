@@ -165,6 +165,10 @@ fn invalid(sandbox: &Sandbox, invoke_id: &str, index: usize, code: &'static str)
 }
 
 /// Decides the plan of a pending record and ends it right away when a pre-check fails.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the agent's pre-checks, one after another in the order of reference §11.1"
+)]
 fn plan(sandbox: &Sandbox, invoke_id: &str, index: usize) -> Plan {
     let settings = &sandbox.settings;
     let mut state = sandbox.lock();
@@ -203,7 +207,7 @@ fn plan(sandbox: &Sandbox, invoke_id: &str, index: usize) -> Plan {
         return fail(inv, S::Invalid, "CommandNotApplicable");
     }
     let user = inv.username.clone();
-    let user_ok = inst.spec.users.iter().any(|u| *u == user)
+    let user_ok = inst.spec.users.contains(&user)
         || (inst.spec.os == Os::Windows && user.eq_ignore_ascii_case("System"));
     if !user_ok {
         return fail(inv, S::Invalid, "AccountNotExists");
@@ -272,7 +276,10 @@ fn plan(sandbox: &Sandbox, invoke_id: &str, index: usize) -> Plan {
             let env = vec![
                 ("HOME".to_owned(), home.display().to_string()),
                 ("ECS_SANDBOX_INSTANCE_ID".to_owned(), inst.spec.id.clone()),
-                ("ECS_SANDBOX_INSTANCE_NAME".to_owned(), inst.spec.display_name().to_owned()),
+                (
+                    "ECS_SANDBOX_INSTANCE_NAME".to_owned(),
+                    inst.spec.display_name().to_owned(),
+                ),
                 ("ECS_SANDBOX_REGION_ID".to_owned(), inst.spec.region.clone()),
                 ("ECS_SANDBOX_ROOT".to_owned(), fs.display().to_string()),
                 ("ECS_SANDBOX_INVOKE_ID".to_owned(), inv.id.clone()),
@@ -422,7 +429,7 @@ pub(crate) fn finish_run(sandbox: &Sandbox, invoke_id: &str, index: usize, outco
         }
         Outcome::Stopped(StopReason::Shutdown) => {
             run.finish(S::Error, "ExecutionInterrupted", now);
-            run.error_info = "the sandbox shut down while the command was running".to_owned();
+            "the sandbox shut down while the command was running".clone_into(&mut run.error_info);
         }
         Outcome::SpawnFailed(message) => {
             run.finish(S::Error, "ExecutionException", now);
