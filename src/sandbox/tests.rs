@@ -1453,3 +1453,54 @@ async fn describe_invocation_results_pages_across_tasks() {
     assert_eq!(names.len(), 23);
     sandbox.shutdown().await;
 }
+
+/// The official Python SDK drives the sandbox through the seed flow, via the conformance
+/// driver `tests/conformance/run-python-sdk.sh`. Runs when `ECS_RUNBOOK_SDK_VENV` names a
+/// virtualenv with `aliyun-python-sdk-core` and `aliyun-python-sdk-ecs` installed; otherwise
+/// it says so and passes. The driver is given a stand-in for `ecs-runbook sandbox` that
+/// prints this in-process sandbox's address the way the CLI does.
+#[tokio::test]
+async fn python_sdk_seed_flow() {
+    let Some(venv) = std::env::var_os("ECS_RUNBOOK_SDK_VENV") else {
+        eprintln!("skipped: set ECS_RUNBOOK_SDK_VENV to a virtualenv with the Python SDK");
+        return;
+    };
+    let (sandbox, _) = boot(fast()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fake_cli = dir.path().join("ecs-runbook");
+    std::fs::write(
+        &fake_cli,
+        format!(
+            "#!/bin/sh\necho 'sandbox listening on {}'\nexec sleep 120\n",
+            sandbox.url()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &fake_cli,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let driver = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/conformance/run-python-sdk.sh"
+    );
+    let output = tokio::process::Command::new("bash")
+        .arg(driver)
+        .env("ECS_RUNBOOK_SDK_VENV", &venv)
+        .env("ECS_RUNBOOK_BIN", &fake_cli)
+        .env_remove("ECS_RUNBOOK_ENDPOINT")
+        .output()
+        .await
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("ok: output b'123\\n'"), "{stdout}");
+    let stats = sandbox.stats();
+    assert_eq!(stats.calls_of("CreateCommand"), 1);
+    assert_eq!(stats.calls_of("InvokeCommand"), 1);
+    assert_eq!(stats.errors["SignatureDoesNotMatch"], 1);
+    assert_eq!(stats.real_executions, 1);
+    sandbox.shutdown().await;
+}
