@@ -249,9 +249,21 @@ impl GenerateRule {
     }
 }
 
-/// A fleet that does not make sense.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A fleet file that does not load, or a fleet that does not make sense.
+#[derive(Debug, thiserror::Error)]
 pub enum FleetError {
+    /// The file could not be read.
+    #[error("cannot read fleet file `{path}`: {source}")]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The YAML does not parse or does not fit the fleet format; every problem with its line
+    /// and column (render it with miette).
+    #[error("{0}")]
+    Yaml(crate::runbook::Diagnostics),
     /// Two instances share an id.
     #[error("instance id `{0}` appears more than once in the fleet")]
     DuplicateId(String),
@@ -287,7 +299,7 @@ pub enum FleetError {
         "fault for action `{0}`: probabilities must be between 0 and 1 and add up to at most 1"
     )]
     BadProbability(String),
-    /// The file does not parse.
+    /// JSON text that does not parse.
     #[error("{0}")]
     Parse(String),
 }
@@ -314,6 +326,22 @@ impl Fleet {
             generate: Vec::new(),
             faults: Faults::default(),
         }
+    }
+
+    /// Reads and checks a YAML fleet file.
+    pub fn load(path: &std::path::Path) -> Result<Self, FleetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FleetError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_yaml(path, &text)
+    }
+
+    /// Parses and checks a YAML fleet file's text; `path` names it in diagnostics.
+    pub fn from_yaml(path: &std::path::Path, text: &str) -> Result<Self, FleetError> {
+        let fleet: Self = crate::runbook::yaml::from_str(path, text).map_err(FleetError::Yaml)?;
+        fleet.validate()?;
+        Ok(fleet)
     }
 
     /// Parses a fleet from JSON text (the same shape as the YAML fleet file).
@@ -515,6 +543,84 @@ mod tests {
         for (input, expected) in cases {
             let err = Fleet::from_json(input).unwrap_err().to_string();
             assert!(err.contains(expected), "{input}: {err}");
+        }
+    }
+
+    /// The example of `docs/sandbox.md`.
+    const EXAMPLE: &str = r#"
+instances:
+  - id: i-bp1web0000000000001
+    name: web-01
+    tags: {role: web, env: prod, version: 1.10}
+    dirs: [/srv/app]
+  - id: i-bp1win0000000000001
+    name: win-01
+    os: windows
+    users: [Administrator]
+    execution:
+      simulated:
+        exit_code: 0
+        output_base64: v6rKvLCy17AuLi4NCrCy17DN6rPJIGV4aXQ9MA0K
+        duration: 2s
+  - id: i-bp1old0000000000001
+    status: Stopped
+    agent: {installed: false}
+generate:
+  - count: 10000
+    prefix: i-bench
+    tags: {env: bench}
+    execution:
+      simulated: {exit_code: 0, output: "done\n", duration: 150ms}
+faults:
+  seed: 42
+  actions:
+    - action: DescribeInvocations
+      throttle: 0.05
+      latency: 20ms
+    - action: InvokeCommand
+      sequence: [drop_after]
+  instances:
+    - instances: [i-bp1web0000000000001]
+      stop_after: 30s
+"#;
+
+    #[test]
+    fn loads_the_documented_yaml_example() {
+        let fleet = Fleet::from_yaml(std::path::Path::new("fleet.yaml"), EXAMPLE).unwrap();
+        assert_eq!(fleet.instances.len(), 3);
+        assert_eq!(fleet.instances[0].tags["version"], "1.10");
+        assert_eq!(fleet.instances[1].os, Os::Windows);
+        assert_eq!(fleet.instances[2].status, InstanceStatus::Stopped);
+        assert!(!fleet.instances[2].agent.installed);
+        assert_eq!(fleet.expanded().len(), 10_003);
+        assert_eq!(fleet.faults.seed, 42);
+        assert_eq!(
+            fleet.faults.actions[0].latency,
+            Delay(Duration::from_millis(20))
+        );
+        assert_eq!(
+            fleet.faults.instances[0].stop_after,
+            Some(Delay(Duration::from_secs(30)))
+        );
+    }
+
+    #[test]
+    fn yaml_errors_name_the_line() {
+        let cases = [
+            ("instances:\n  - id: i-a\n    colour: red\n", "colour"),
+            (
+                "instances:\n  - id: i-a\n    execution: sometimes\n",
+                "sometimes",
+            ),
+            ("instances:\n  - id: i-a\n  - id: i-a\n", "more than once"),
+        ];
+        for (text, expected) in cases {
+            let err = Fleet::from_yaml(std::path::Path::new("f.yaml"), text).unwrap_err();
+            let shown = match &err {
+                FleetError::Yaml(d) => format!("{d} {:?}", d.records()),
+                other => other.to_string(),
+            };
+            assert!(shown.contains(expected), "{text}: {shown}");
         }
     }
 
