@@ -77,19 +77,19 @@ pub(crate) fn dispatch(
     let mut guard = sandbox.lock();
     let state = &mut *guard;
     match call.action {
-        "CreateCommand" => idempotent(state, call, |state| {
+        "CreateCommand" => idempotent(sandbox, state, call, |state| {
             create_command(sandbox, state, call, &parse(call)?)
         }),
-        "InvokeCommand" => idempotent(state, call, |state| {
+        "InvokeCommand" => idempotent(sandbox, state, call, |state| {
             invoke_command(sandbox, state, call, &parse(call)?)
         }),
-        "RunCommand" => idempotent(state, call, |state| {
+        "RunCommand" => idempotent(sandbox, state, call, |state| {
             run_command(sandbox, state, call, &parse(call)?)
         }),
         "DescribeInstances" => describe_instances(state, call, &parse(call)?).map(to_value),
         "StartInstance" => start_instance(sandbox, state, call, &parse(call)?).map(to_value),
         "DescribeCloudAssistantStatus" => {
-            describe_cloud_assistant_status(state, call, &parse(call)?).map(to_value)
+            describe_cloud_assistant_status(sandbox, state, call, &parse(call)?).map(to_value)
         }
         "InstallCloudAssistant" => {
             install_cloud_assistant(sandbox, state, call, &parse(call)?).map(to_value)
@@ -100,7 +100,7 @@ pub(crate) fn dispatch(
         "DescribeInvocationResults" => {
             describe_invocation_results(state, call, &parse(call)?).map(to_value)
         }
-        "StopInvocation" => stop_invocation(state, call, &parse(call)?).map(to_value),
+        "StopInvocation" => stop_invocation(sandbox, state, call, &parse(call)?).map(to_value),
         _ => Err(SandboxError::new(
             404,
             "InvalidApi.NotFound",
@@ -141,6 +141,7 @@ const AUTH_PARAMS: [&str; 10] = [
 /// ClientToken idempotency (reference §9.3): the same token with the same parameters gets
 /// the first answer again; with other parameters `IdempotentParameterMismatch`.
 fn idempotent<R: Serialize>(
+    sandbox: &Sandbox,
     state: &mut State,
     call: &Call<'_>,
     action: impl FnOnce(&mut State) -> Result<R, SandboxError>,
@@ -184,7 +185,7 @@ fn idempotent<R: Serialize>(
         ));
     }
     let response = to_value(action(state)?);
-    let cap = 100_000;
+    let cap = sandbox.settings.limits.client_tokens;
     state.remember_token(
         key,
         TokenEntry {
@@ -581,11 +582,12 @@ fn start_instance(
 }
 
 fn describe_cloud_assistant_status(
+    sandbox: &Sandbox,
     state: &State,
     call: &Call<'_>,
     req: &DescribeCloudAssistantStatus,
 ) -> Result<DescribeCloudAssistantStatusResponse, SandboxError> {
-    let limit = 100;
+    let limit = sandbox.settings.limits.instances_per_status;
     if req.instance_ids.len() > limit {
         return Err(exceed_instances(limit));
     }
@@ -1377,8 +1379,11 @@ fn commit_invocation(
         .instances
         .first()
         .is_some_and(|i| state.instances[*i].spec.os == Os::Windows);
+    // Shown as given, else the default of the first instance's OS; each run uses its own
+    // instance's default (`root` on Linux, `System` on Windows) when none was given.
     let username = new
         .username
+        .clone()
         .unwrap_or_else(|| if windows { "System" } else { "root" }.to_owned());
     let scheduled = matches!(
         new.repeat_mode,
@@ -1417,6 +1422,7 @@ fn commit_invocation(
         repeat_mode: new.repeat_mode,
         frequency: new.frequency,
         username,
+        username_given: new.username,
         termination_mode: new.termination_mode,
         container_id: new.container_id,
         container_name: new.container_name,
@@ -1797,7 +1803,7 @@ fn describe_invocation_results(
                         start_time: iso_opt(r.started),
                         finished_time: iso_opt(r.finished),
                         stop_time: iso_opt(r.stopped),
-                        username: inv.username.clone(),
+                        username: inv.user_for(state.instances[r.inst].spec.os),
                         container_id: inv.container_id.clone(),
                         container_name: inv.container_name.clone(),
                         termination_mode: inv.termination_mode.clone(),
@@ -1812,11 +1818,12 @@ fn describe_invocation_results(
 }
 
 fn stop_invocation(
+    sandbox: &Sandbox,
     state: &mut State,
     call: &Call<'_>,
     req: &StopInvocation,
 ) -> Result<StopInvocationResponse, SandboxError> {
-    let limit = 50;
+    let limit = sandbox.settings.limits.instances_per_stop;
     if req.instance_ids.len() > limit {
         return Err(exceed_instances(limit));
     }

@@ -21,7 +21,7 @@ use crate::cloud::status::{
     CommandType, InstanceInvocationStatus, InstanceStatus, InvocationStatus, RepeatMode,
 };
 use crate::sandbox::fault::{AgentFault, FaultPlan, Faults};
-use crate::sandbox::fleet::{Execution, Fleet, InstanceSpec};
+use crate::sandbox::fleet::{Execution, Fleet, InstanceSpec, Os};
 use crate::sandbox::runner::{Output, StopReason};
 
 /// Directories every instance has, beside `/home/<user>` for each non-root user.
@@ -349,8 +349,10 @@ pub(crate) struct InvocationRec {
     pub(crate) timeout: i64,
     /// Working directory as shown (given or the command's).
     pub(crate) working_dir: String,
-    /// User.
+    /// User as shown.
     pub(crate) username: String,
+    /// `Username` as given.
+    pub(crate) username_given: Option<String>,
     /// Termination mode.
     pub(crate) termination_mode: String,
     /// Container id.
@@ -379,6 +381,17 @@ impl InvocationRec {
     /// Whether it will run again by itself.
     pub(crate) fn timed(&self) -> bool {
         self.is_scheduled() && !self.schedule_stopped
+    }
+
+    /// The user a run on an instance of `os` runs as.
+    pub(crate) fn user_for(&self, os: Os) -> String {
+        self.username_given.clone().unwrap_or_else(|| {
+            match os {
+                Os::Linux => "root",
+                Os::Windows => "System",
+            }
+            .to_owned()
+        })
     }
 
     /// The aggregate `InvocationStatus`.

@@ -206,7 +206,7 @@ fn plan(sandbox: &Sandbox, invoke_id: &str, index: usize) -> Plan {
     if !applicable {
         return fail(inv, S::Invalid, "CommandNotApplicable");
     }
-    let user = inv.username.clone();
+    let user = inv.user_for(inst.spec.os);
     let user_ok = inst.spec.users.contains(&user)
         || (inst.spec.os == Os::Windows && user.eq_ignore_ascii_case("System"));
     if !user_ok {

@@ -246,8 +246,14 @@ fn query_of(params: &Params) -> String {
         .join("&")
 }
 
+/// A plain HTTP client (reqwest is built without a bundled crypto provider).
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 async fn send_raw(url: &str, method: &str, query: &str, body: Option<&str>) -> (u16, String) {
-    let http = reqwest::Client::new();
+    let http = http();
     let url = format!("{url}/?{query}");
     let request = if method == "GET" {
         http.get(url)
@@ -1342,7 +1348,7 @@ async fn xml_format_form_bodies_and_sandbox_endpoints() {
     assert_eq!(json["Instances"]["Instance"].as_array().unwrap().len(), 2);
     assert!(json["RequestId"].as_str().is_some_and(|r| r.len() == 36));
 
-    let http = reqwest::Client::new();
+    let http = http();
     let counters: serde_json::Value = serde_json::from_str(
         &http
             .get(format!("{}/_sandbox/stats", sandbox.url()))
@@ -1502,5 +1508,104 @@ async fn python_sdk_seed_flow() {
     assert_eq!(stats.calls_of("InvokeCommand"), 1);
     assert_eq!(stats.errors["SignatureDoesNotMatch"], 1);
     assert_eq!(stats.real_executions, 1);
+    sandbox.shutdown().await;
+}
+
+/// Each run uses its own instance's default user when `Username` is not given.
+#[tokio::test]
+async fn default_user_is_per_instance_os() {
+    let mut fleet = Fleet::default_fleet();
+    let mut win = InstanceSpec::new("i-windows000000000001");
+    win.os = Os::Windows;
+    fleet.instances.insert(0, win);
+    let (sandbox, client) = boot(SandboxConfig { fleet, ..fast() }).await;
+    let run = client
+        .call(&run_command(
+            "id -u >/dev/null",
+            &["i-windows000000000001", WEB1],
+        ))
+        .await
+        .unwrap();
+    let instances = wait_final(&client, &run.invoke_id).await;
+    let codes: Vec<(S, &str)> = instances
+        .iter()
+        .map(|i| (i.invocation_status.clone(), i.error_code.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [(S::Invalid, "CommandNotApplicable"), (S::Success, "")]
+    );
+    let users: Vec<String> = results(&client, &run.invoke_id)
+        .await
+        .into_iter()
+        .map(|r| r.username)
+        .collect();
+    assert_eq!(users, ["System", "root"]);
+    sandbox.shutdown().await;
+}
+
+/// A 10 000-instance simulated fleet: tag paging, batched invokes and polling stay cheap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_simulated_fleet_stays_cheap() {
+    let fleet = Fleet::from_json(
+        r#"{"generate": [{"count": 10000, "prefix": "i-bench", "tags": {"env": "bench"},
+            "execution": {"simulated": {"exit_code": 0, "output": "ok\n", "duration": "10ms"}}}]}"#,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (sandbox, client) = boot(SandboxConfig { fleet, ..fast() }).await;
+    let mut token = None;
+    let mut ids_seen = Vec::new();
+    loop {
+        let page = client
+            .call(&DescribeInstances {
+                tags: vec![TagFilter {
+                    key: "env".into(),
+                    value: Some("bench".into()),
+                }],
+                max_results: Some(100),
+                next_token: token.clone(),
+                ..DescribeInstances::default()
+            })
+            .await
+            .unwrap();
+        ids_seen.extend(page.instances.instance.into_iter().map(|i| i.instance_id));
+        if page.next_token.is_empty() {
+            break;
+        }
+        token = Some(page.next_token);
+    }
+    assert_eq!(ids_seen.len(), 10_000);
+    let command = client
+        .call(&create_command("true"))
+        .await
+        .unwrap()
+        .command_id;
+    let mut tasks = Vec::new();
+    for batch in ids_seen.chunks(100).take(20) {
+        let invoked = client
+            .call(&InvokeCommand {
+                command_id: command.clone(),
+                instance_ids: batch.to_vec(),
+                ..InvokeCommand::default()
+            })
+            .await
+            .unwrap();
+        tasks.push(invoked.invoke_id);
+    }
+    for task in &tasks {
+        assert!(
+            wait_final(&client, task)
+                .await
+                .iter()
+                .all(|i| i.invocation_status == S::Success)
+        );
+    }
+    let stats = sandbox.stats();
+    assert_eq!(stats.simulated_executions, 2000);
+    assert_eq!(stats.calls_of("DescribeInstances"), 100);
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    eprintln!("10 000-instance fleet: {elapsed:?}");
     sandbox.shutdown().await;
 }
