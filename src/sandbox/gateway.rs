@@ -14,6 +14,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::{Digest as _, Sha256};
 use tokio::sync::Notify;
 
 use crate::cloud::sign;
@@ -98,21 +100,34 @@ async fn serve(
             format!("The HTTP method {method} is not supported; use GET or POST."),
         ));
     }
-    let params = collect_params(sandbox, request).await?;
-    context.format = Format::parse(params.get("Format").map(String::as_str)).ok_or_else(|| {
-        SandboxError::new(
-            400,
-            "InvalidParameter.Format",
-            "Specified parameter format is not valid.",
-        )
-    })?;
-    let action = authenticate(
-        sandbox,
-        method.as_str(),
-        &params,
-        Utc::now(),
-        Instant::now(),
-    )?;
+    let incoming = collect(sandbox, request).await?;
+    let params = &incoming.params;
+    let v3 = incoming
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.starts_with(V3_ALGORITHM))
+        .map(str::to_owned);
+    // V3 requests carry no `Format` and get JSON; V1 requests get XML unless they ask.
+    let default_format = if v3.is_some() { Some("JSON") } else { None };
+    context.format = Format::parse(params.get("Format").map(String::as_str).or(default_format))
+        .ok_or_else(|| {
+            SandboxError::new(
+                400,
+                "InvalidParameter.Format",
+                "Specified parameter format is not valid.",
+            )
+        })?;
+    let action = match &v3 {
+        Some(authorization) => authenticate_v3(
+            sandbox,
+            &incoming,
+            authorization,
+            Utc::now(),
+            Instant::now(),
+        )?,
+        None => authenticate(sandbox, method.as_str(), params, Utc::now(), Instant::now())?,
+    };
     let region = params
         .get("RegionId")
         .filter(|r| !r.is_empty())
@@ -162,7 +177,7 @@ async fn serve(
     let call = Call {
         action,
         region,
-        params: &params,
+        params,
         now: Utc::now(),
     };
     let result = handlers::dispatch(sandbox, &call);
@@ -203,8 +218,24 @@ async fn drop_connection(conn: Option<ConnControl>) -> SandboxError {
     }
 }
 
+/// What the gateway reads of a request.
+pub(crate) struct Incoming {
+    /// `GET` or `POST`.
+    pub(crate) method: Method,
+    /// The path (always `/` for the API).
+    pub(crate) path: String,
+    /// The headers.
+    pub(crate) headers: axum::http::HeaderMap,
+    /// Query parameters only (V3 signs these; the body is covered by its hash).
+    pub(crate) query: Params,
+    /// Query and form-body parameters together.
+    pub(crate) params: Params,
+    /// Hex SHA-256 of the body.
+    pub(crate) body_sha256: String,
+}
+
 /// Query and form-body parameters as one map; `+` decodes as a space in both.
-async fn collect_params(sandbox: &Sandbox, request: Request) -> Result<Params, SandboxError> {
+async fn collect(sandbox: &Sandbox, request: Request) -> Result<Incoming, SandboxError> {
     let limit = sandbox.settings.limits.request_bytes;
     let too_large = || {
         SandboxError::new(
@@ -215,12 +246,13 @@ async fn collect_params(sandbox: &Sandbox, request: Request) -> Result<Params, S
             ),
         )
     };
-    let query = request.uri().query().unwrap_or("").to_owned();
-    if query.len() > limit {
+    let (parts, body) = request.into_parts();
+    let query_text = parts.uri.query().unwrap_or("").to_owned();
+    if query_text.len() > limit {
         return Err(too_large());
     }
-    let is_form = request
-        .headers()
+    let is_form = parts
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
@@ -228,39 +260,257 @@ async fn collect_params(sandbox: &Sandbox, request: Request) -> Result<Params, S
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         });
-    let body = axum::body::to_bytes(request.into_body(), limit - query.len())
+    let body = axum::body::to_bytes(body, limit - query_text.len())
         .await
         .map_err(|_| too_large())?;
-    let mut params = Params::new();
-    let body_pairs = if is_form { &body[..] } else { &[][..] };
-    for (name, value) in
-        form_urlencoded::parse(query.as_bytes()).chain(form_urlencoded::parse(body_pairs))
-    {
-        if params
+    let duplicate = |name: &str| {
+        SandboxError::new(
+            400,
+            "InvalidParameter",
+            format!("The parameter \"{name}\" is given more than once."),
+        )
+    };
+    let mut query = Params::new();
+    for (name, value) in form_urlencoded::parse(query_text.as_bytes()) {
+        if query
             .insert(name.clone().into_owned(), value.into_owned())
             .is_some()
         {
-            return Err(SandboxError::new(
-                400,
-                "InvalidParameter",
-                format!("The parameter \"{name}\" is given more than once."),
-            ));
+            return Err(duplicate(&name));
         }
     }
-    Ok(params)
+    let mut params = query.clone();
+    if is_form {
+        for (name, value) in form_urlencoded::parse(&body) {
+            if params
+                .insert(name.clone().into_owned(), value.into_owned())
+                .is_some()
+            {
+                return Err(duplicate(&name));
+            }
+        }
+    }
+    Ok(Incoming {
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        headers: parts.headers,
+        query,
+        params,
+        body_sha256: hex(&Sha256::digest(&body)),
+    })
 }
 
-/// Checks the common parameters and the signature; returns the action name.
-pub(crate) fn authenticate<'p>(
+/// Checks the common parameters and the V1 signature; returns the action name.
+pub(crate) fn authenticate(
     sandbox: &Sandbox,
     method: &str,
-    params: &'p Params,
+    params: &Params,
     now: DateTime<Utc>,
     clock: Instant,
-) -> Result<&'p str, SandboxError> {
+) -> Result<&'static str, SandboxError> {
     let action = check_common(params)?;
     let get = |name: &str| params.get(name).map_or("", String::as_str);
-    let timestamp = parse_timestamp(get("Timestamp")).ok_or_else(|| {
+    check_fresh(sandbox, get("Timestamp"), get("SignatureNonce"), now, clock)?;
+    let secret = secret_of(sandbox, get("AccessKeyId"))?;
+    let string_to_sign = sign::string_to_sign(method, params);
+    let expected = sign::signature(secret, &string_to_sign);
+    if !constant_time_eq(expected.as_bytes(), get("Signature").as_bytes()) {
+        return Err(SandboxError::new(
+            400,
+            "SignatureDoesNotMatch",
+            format!("{SIGNATURE_MESSAGE_PREFIX}{string_to_sign}"),
+        ));
+    }
+    remember_nonce(sandbox, get("SignatureNonce"), clock)?;
+    Ok(action)
+}
+
+/// The algorithm name of signature V3 (reference §2.6), the new SDKs' default.
+const V3_ALGORITHM: &str = "ACS3-HMAC-SHA256";
+
+/// Checks a signature V3 request: `Authorization: ACS3-HMAC-SHA256 Credential=…,
+/// SignedHeaders=…,Signature=…` with the action, version, date and nonce in `x-acs-*`
+/// headers. Every `x-acs-*` header sent must be signed.
+pub(crate) fn authenticate_v3(
+    sandbox: &Sandbox,
+    incoming: &Incoming,
+    authorization: &str,
+    now: DateTime<Utc>,
+    clock: Instant,
+) -> Result<&'static str, SandboxError> {
+    let incomplete = |why: &str| {
+        SandboxError::new(
+            400,
+            "IncompleteSignature",
+            format!("The request signature does not conform to Aliyun standards: {why}."),
+        )
+    };
+    let mut credential = None;
+    let mut signed_headers = None;
+    let mut signature = None;
+    for part in authorization[V3_ALGORITHM.len()..].split(',') {
+        match part.trim().split_once('=') {
+            Some(("Credential", v)) => credential = Some(v),
+            Some(("SignedHeaders", v)) => signed_headers = Some(v),
+            Some(("Signature", v)) => signature = Some(v),
+            _ => {}
+        }
+    }
+    let (Some(credential), Some(signed_headers), Some(signature)) =
+        (credential, signed_headers, signature)
+    else {
+        return Err(incomplete(
+            "Credential, SignedHeaders and Signature are required",
+        ));
+    };
+    let header = |name: &str| {
+        incoming
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    for name in [
+        "x-acs-action",
+        "x-acs-version",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+    ] {
+        if header(name).is_empty() {
+            return Err(match name {
+                "x-acs-date" => SandboxError::new(
+                    400,
+                    "IllegalTimestamp",
+                    "The header \"x-acs-date\" that is mandatory for processing this request is not supplied.",
+                ),
+                _ => SandboxError::missing(name),
+            });
+        }
+    }
+    if header("x-acs-version") != sign::API_VERSION {
+        return Err(SandboxError::invalid("x-acs-version"));
+    }
+    let action = ACTIONS
+        .iter()
+        .copied()
+        .find(|a| *a == header("x-acs-action"))
+        .ok_or_else(|| {
+            SandboxError::new(
+                404,
+                "InvalidApi.NotFound",
+                "Specified api is not found, please check your url and method.",
+            )
+        })?;
+    let signed: Vec<String> = signed_headers
+        .split(';')
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if let Some(unsigned) = incoming
+        .headers
+        .keys()
+        .map(axum::http::HeaderName::as_str)
+        .find(|h| h.starts_with("x-acs-") && !signed.iter().any(|s| s == h))
+    {
+        return Err(incomplete(&format!("header `{unsigned}` is not signed")));
+    }
+    check_fresh(
+        sandbox,
+        header("x-acs-date"),
+        header("x-acs-signature-nonce"),
+        now,
+        clock,
+    )?;
+    let secret = secret_of(sandbox, credential)?;
+    let headers: Vec<(String, String)> = signed
+        .iter()
+        .map(|name| {
+            let mut values: Vec<String> = incoming
+                .headers
+                .get_all(name.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(|v| v.trim().to_owned())
+                .collect();
+            values.sort();
+            (name.clone(), values.join(","))
+        })
+        .collect();
+    let string_to_sign = v3_string_to_sign(
+        incoming.method.as_str(),
+        &incoming.path,
+        &incoming.query,
+        &headers,
+        &incoming.body_sha256,
+    );
+    let expected = v3_signature(secret, &string_to_sign);
+    if !constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+        return Err(SandboxError::new(
+            400,
+            "SignatureDoesNotMatch",
+            format!("{SIGNATURE_MESSAGE_PREFIX}{string_to_sign}"),
+        ));
+    }
+    remember_nonce(sandbox, header("x-acs-signature-nonce"), clock)?;
+    Ok(action)
+}
+
+/// The V3 string-to-sign: `ACS3-HMAC-SHA256\n` + hex SHA-256 of the canonical request
+/// (method, path, sorted query with RFC 3986 values, `name:value` headers, their names, and
+/// the payload hash).
+pub(crate) fn v3_string_to_sign(
+    method: &str,
+    path: &str,
+    query: &Params,
+    headers: &[(String, String)],
+    payload_sha256: &str,
+) -> String {
+    let canonical_query: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", sign::percent_encode(v)))
+        .collect();
+    let mut headers: Vec<&(String, String)> = headers.iter().collect();
+    headers.sort();
+    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+    let names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
+    let canonical = format!(
+        "{method}\n{}\n{}\n{canonical_headers}\n{}\n{payload_sha256}",
+        if path.is_empty() { "/" } else { path },
+        canonical_query.join("&"),
+        names.join(";"),
+    );
+    format!(
+        "{V3_ALGORITHM}\n{}",
+        hex(&Sha256::digest(canonical.as_bytes()))
+    )
+}
+
+/// Hex HMAC-SHA256 with the bare secret as key.
+pub(crate) fn v3_signature(secret: &str, string_to_sign: &str) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
+    mac.update(string_to_sign.as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
+/// Timestamp format and skew, then nonce reuse (reference §12 order).
+fn check_fresh(
+    sandbox: &Sandbox,
+    timestamp: &str,
+    nonce: &str,
+    now: DateTime<Utc>,
+    clock: Instant,
+) -> Result<(), SandboxError> {
+    let timestamp = parse_timestamp(timestamp).ok_or_else(|| {
         SandboxError::new(
             400,
             "InvalidTimeStamp.Format",
@@ -276,55 +526,55 @@ pub(crate) fn authenticate<'p>(
             "Specified time stamp or date value is expired.",
         ));
     }
-    let nonce = get("SignatureNonce");
     if sandbox
         .lock()
         .nonces
         .contains(nonce, clock, limits.timestamp_skew)
     {
-        return Err(SandboxError::new(
-            400,
-            "SignatureNonceUsed",
-            "Specified signature nonce was used already.",
-        ));
+        return Err(nonce_used());
     }
-    let secret = sandbox
+    Ok(())
+}
+
+fn nonce_used() -> SandboxError {
+    SandboxError::new(
+        400,
+        "SignatureNonceUsed",
+        "Specified signature nonce was used already.",
+    )
+}
+
+fn secret_of<'s>(sandbox: &'s Sandbox, access_key_id: &str) -> Result<&'s str, SandboxError> {
+    sandbox
         .settings
         .keys
-        .get(get("AccessKeyId"))
+        .get(access_key_id)
+        .map(String::as_str)
         .ok_or_else(|| {
             SandboxError::new(
                 404,
                 "InvalidAccessKeyId.NotFound",
                 "Specified access key is not found.",
             )
-        })?;
-    let string_to_sign = sign::string_to_sign(method, params);
-    let expected = sign::signature(secret, &string_to_sign);
-    if !constant_time_eq(expected.as_bytes(), get("Signature").as_bytes()) {
-        return Err(SandboxError::new(
-            400,
-            "SignatureDoesNotMatch",
-            format!("{SIGNATURE_MESSAGE_PREFIX}{string_to_sign}"),
-        ));
-    }
+        })
+}
+
+/// Remembers an authenticated request's nonce; checked again under the same lock as the
+/// insert, for two requests racing with one nonce.
+fn remember_nonce(sandbox: &Sandbox, nonce: &str, clock: Instant) -> Result<(), SandboxError> {
+    let limits = &sandbox.settings.limits;
     let mut state = sandbox.lock();
-    // Checked again under the same lock as the insert: two requests racing with one nonce.
     if state.nonces.contains(nonce, clock, limits.timestamp_skew) {
-        return Err(SandboxError::new(
-            400,
-            "SignatureNonceUsed",
-            "Specified signature nonce was used already.",
-        ));
+        return Err(nonce_used());
     }
     state
         .nonces
         .insert(nonce, clock, limits.timestamp_skew, limits.nonces);
-    Ok(action)
+    Ok(())
 }
 
 /// Presence and fixed values of the common parameters; the action must be known.
-fn check_common(params: &Params) -> Result<&str, SandboxError> {
+fn check_common(params: &Params) -> Result<&'static str, SandboxError> {
     for name in REQUIRED {
         if params.get(name).is_none_or(String::is_empty) {
             return Err(match name {
@@ -346,14 +596,13 @@ fn check_common(params: &Params) -> Result<&str, SandboxError> {
     if get("Version") != sign::API_VERSION {
         return Err(SandboxError::invalid("Version"));
     }
-    let action = get("Action");
-    if !ACTIONS.contains(&action) {
+    let Some(action) = ACTIONS.iter().copied().find(|a| *a == get("Action")) else {
         return Err(SandboxError::new(
             404,
             "InvalidApi.NotFound",
             "Specified api is not found, please check your url and method.",
         ));
-    }
+    };
     if get("SignatureMethod") != "HMAC-SHA1" {
         return Err(SandboxError::new(
             400,
@@ -394,6 +643,41 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reference §2.6: the V3 vector computed with the official Tea runtime.
+    #[test]
+    fn v3_vector() {
+        let query: Params = [
+            ("ContentEncoding", "PlainText"),
+            ("IncludeOutput", "true"),
+            ("InvokeId", "t-hz01abcdef0123456"),
+            ("RegionId", "cn-hangzhou"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let empty = hex(&Sha256::digest(b""));
+        let headers: Vec<(String, String)> = [
+            ("host", "ecs.cn-hangzhou.aliyuncs.com"),
+            ("x-acs-action", "DescribeInvocations"),
+            ("x-acs-version", "2014-05-26"),
+            ("x-acs-date", "2024-05-01T08:30:00Z"),
+            ("x-acs-signature-nonce", "6a1f0b2c3d4e5f60718293a4b5c6d7e8"),
+            ("x-acs-content-sha256", empty.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let sts = v3_string_to_sign("POST", "/", &query, &headers, &empty);
+        assert_eq!(
+            sts,
+            "ACS3-HMAC-SHA256\n094cb96bbf38384bf5cc257ed43f60d1a27d19bf57a304b0bd552d6823a6869a"
+        );
+        assert_eq!(
+            v3_signature("TestSecretKey0123456789abcdef", &sts),
+            "376264e33e1b9f6199051f6ffac0cc10e84627ad9bf9b00fa5b918f17ee9efe6"
+        );
+    }
 
     #[test]
     fn timestamps_and_comparison() {

@@ -1462,7 +1462,8 @@ async fn describe_invocation_results_pages_across_tasks() {
 
 /// The official Python SDK drives the sandbox through the seed flow, via the conformance
 /// driver `tests/conformance/run-python-sdk.sh`. Runs when `ECS_RUNBOOK_SDK_VENV` names a
-/// virtualenv with `aliyun-python-sdk-core` and `aliyun-python-sdk-ecs` installed; otherwise
+/// virtualenv with `aliyun-python-sdk-core`, `aliyun-python-sdk-ecs` and
+/// `alibabacloud-ecs20140526` installed; otherwise
 /// it says so and passes. The driver is given a stand-in for `ecs-runbook sandbox` that
 /// prints this in-process sandbox's address the way the CLI does.
 #[tokio::test]
@@ -1503,11 +1504,15 @@ async fn python_sdk_seed_flow() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("ok: output b'123\\n'"), "{stdout}");
+    assert!(
+        stdout.contains("ok (signature V3): output b'123\\n'"),
+        "{stdout}"
+    );
     let stats = sandbox.stats();
-    assert_eq!(stats.calls_of("CreateCommand"), 1);
-    assert_eq!(stats.calls_of("InvokeCommand"), 1);
-    assert_eq!(stats.errors["SignatureDoesNotMatch"], 1);
-    assert_eq!(stats.real_executions, 1);
+    assert_eq!(stats.calls_of("CreateCommand"), 2);
+    assert_eq!(stats.calls_of("InvokeCommand"), 2);
+    assert_eq!(stats.errors["SignatureDoesNotMatch"], 2);
+    assert_eq!(stats.real_executions, 2);
     sandbox.shutdown().await;
 }
 
@@ -1607,5 +1612,19 @@ async fn large_simulated_fleet_stays_cheap() {
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
     eprintln!("10 000-instance fleet: {elapsed:?}");
+    sandbox.shutdown().await;
+}
+
+/// An STS credential's `SecurityToken` is signed like any parameter and accepted.
+#[tokio::test]
+async fn security_token_is_signed_and_accepted() {
+    let (sandbox, _) = boot(fast()).await;
+    let mut credential = sandbox.credential();
+    credential.security_token = Some(crate::cloud::credential::Secret::new("sts-token"));
+    let client = ClientBuilder::new(RegionId::new("cn-hangzhou"), credential)
+        .endpoint(sandbox.url())
+        .build();
+    let resp = client.call(&DescribeInstances::default()).await.unwrap();
+    assert_eq!(resp.instances.instance.len(), 3);
     sandbox.shutdown().await;
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Conformance: the official Python SDK (aliyun-python-sdk-core + aliyun-python-sdk-ecs) drives
-# the sandbox through the seed document's flow. Fails on any error.
+# Conformance: the official Python SDKs drive the sandbox through the seed document's flow:
+# aliyun-python-sdk-core + aliyun-python-sdk-ecs (signature V1) and alibabacloud-ecs20140526
+# (signature V3). Fails on any error.
 #
 # ECS_RUNBOOK_ENDPOINT=http://127.0.0.1:PORT uses a running sandbox; otherwise the script
 # starts `target/debug/ecs-runbook sandbox --listen 127.0.0.1:0` (override the binary with
 # ECS_RUNBOOK_BIN) and reads its first stdout line, `sandbox listening on http://...`.
-# ECS_RUNBOOK_SDK_VENV reuses an existing virtualenv that already has the two packages.
+# ECS_RUNBOOK_SDK_VENV reuses an existing virtualenv that already has the three packages.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,7 +27,7 @@ if [[ -z "$venv" ]]; then
     venv="$work/venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
-        aliyun-python-sdk-core aliyun-python-sdk-ecs
+        aliyun-python-sdk-core aliyun-python-sdk-ecs alibabacloud-ecs20140526
 fi
 
 endpoint="${ECS_RUNBOOK_ENDPOINT:-}"
@@ -49,5 +50,7 @@ if [[ -z "$endpoint" ]]; then
     fi
 fi
 
-ECS_RUNBOOK_ENDPOINT="$endpoint" "$venv/bin/python" -W ignore::DeprecationWarning \
-    "$here/python_sdk_flow.py"
+for flow in python_sdk_flow.py python_new_sdk_flow.py; do
+    ECS_RUNBOOK_ENDPOINT="$endpoint" "$venv/bin/python" -W ignore::DeprecationWarning \
+        "$here/$flow"
+done
