@@ -1628,3 +1628,37 @@ async fn security_token_is_signed_and_accepted() {
     assert_eq!(resp.instances.instance.len(), 3);
     sandbox.shutdown().await;
 }
+
+/// The official Node SDK (`@alicloud/pop-core`, V1 with every parameter in a POST form body)
+/// drives the sandbox through the seed flow via `tests/conformance/run-node-sdk.sh`. Runs
+/// when `ECS_RUNBOOK_NODE_MODULES` names a folder whose `node_modules` has the SDK.
+#[tokio::test]
+async fn node_sdk_seed_flow() {
+    let Some(modules) = std::env::var_os("ECS_RUNBOOK_NODE_MODULES") else {
+        eprintln!("skipped: set ECS_RUNBOOK_NODE_MODULES to a folder with @alicloud/pop-core");
+        return;
+    };
+    let (sandbox, _) = boot(fast()).await;
+    let driver = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/conformance/run-node-sdk.sh"
+    );
+    let output = tokio::process::Command::new("bash")
+        .arg(driver)
+        .env("ECS_RUNBOOK_NODE_MODULES", &modules)
+        .env("ECS_RUNBOOK_ENDPOINT", sandbox.url())
+        .output()
+        .await
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("ok (pop-core): output \"123\\n\""),
+        "{stdout}"
+    );
+    let stats = sandbox.stats();
+    assert_eq!(stats.calls_of("InvokeCommand"), 1);
+    assert_eq!(stats.errors["SignatureDoesNotMatch"], 1);
+    sandbox.shutdown().await;
+}
