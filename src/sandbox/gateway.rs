@@ -150,29 +150,13 @@ async fn serve(
         tokio::time::sleep(decision.latency).await;
     }
     match decision.fault {
-        Some(FaultKind::Throttle) => {
-            return Err(SandboxError::new(
-                400,
-                "Throttling.User",
-                "Request was denied due to user flow control.",
-            ));
-        }
-        Some(FaultKind::Unavailable) => {
-            return Err(SandboxError::new(
-                503,
-                "ServiceUnavailable",
-                "The request has failed due to a temporary failure of the server.",
-            ));
-        }
-        Some(FaultKind::InternalError) => {
-            return Err(SandboxError::new(
-                500,
-                "InternalError",
-                "The request processing has failed due to some unknown error, exception or failure.",
-            ));
-        }
         Some(FaultKind::DropBefore) => return Err(drop_connection(conn).await),
-        Some(FaultKind::Ok | FaultKind::DropAfter) | None => {}
+        Some(kind) => {
+            if let Some(error) = fault_error(kind) {
+                return Err(error);
+            }
+        }
+        None => {}
     }
     let call = Call {
         action,
@@ -199,6 +183,28 @@ async fn serve(
         HeaderValue::from_static(context.format.content_type()),
     );
     Ok(response)
+}
+
+/// The error answer an injected fault gives, if it gives one.
+fn fault_error(kind: FaultKind) -> Option<SandboxError> {
+    match kind {
+        FaultKind::Throttle => Some(SandboxError::new(
+            400,
+            "Throttling.User",
+            "Request was denied due to user flow control.",
+        )),
+        FaultKind::Unavailable => Some(SandboxError::new(
+            503,
+            "ServiceUnavailable",
+            "The request has failed due to a temporary failure of the server.",
+        )),
+        FaultKind::InternalError => Some(SandboxError::new(
+            500,
+            "InternalError",
+            "The request processing has failed due to some unknown error, exception or failure.",
+        )),
+        FaultKind::Ok | FaultKind::DropBefore | FaultKind::DropAfter => None,
+    }
 }
 
 /// Closes the connection without an answer. Served without the sandbox's own accept loop
@@ -345,24 +351,9 @@ pub(crate) fn authenticate_v3(
             format!("The request signature does not conform to Aliyun standards: {why}."),
         )
     };
-    let mut credential = None;
-    let mut signed_headers = None;
-    let mut signature = None;
-    for part in authorization[V3_ALGORITHM.len()..].split(',') {
-        match part.trim().split_once('=') {
-            Some(("Credential", v)) => credential = Some(v),
-            Some(("SignedHeaders", v)) => signed_headers = Some(v),
-            Some(("Signature", v)) => signature = Some(v),
-            _ => {}
-        }
-    }
-    let (Some(credential), Some(signed_headers), Some(signature)) =
-        (credential, signed_headers, signature)
-    else {
-        return Err(incomplete(
-            "Credential, SignedHeaders and Signature are required",
-        ));
-    };
+    let (credential, signed_headers, signature) =
+        parse_authorization(&authorization[V3_ALGORITHM.len()..])
+            .ok_or_else(|| incomplete("Credential, SignedHeaders and Signature are required"))?;
     let header = |name: &str| {
         incoming
             .headers
@@ -421,20 +412,7 @@ pub(crate) fn authenticate_v3(
         clock,
     )?;
     let secret = secret_of(sandbox, credential)?;
-    let headers: Vec<(String, String)> = signed
-        .iter()
-        .map(|name| {
-            let mut values: Vec<String> = incoming
-                .headers
-                .get_all(name.as_str())
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .map(|v| v.trim().to_owned())
-                .collect();
-            values.sort();
-            (name.clone(), values.join(","))
-        })
-        .collect();
+    let headers = signed_header_values(&incoming.headers, &signed);
     let string_to_sign = v3_string_to_sign(
         incoming.method.as_str(),
         &incoming.path,
@@ -454,6 +432,43 @@ pub(crate) fn authenticate_v3(
     Ok(action)
 }
 
+/// `Credential=…,SignedHeaders=…,Signature=…`.
+fn parse_authorization(text: &str) -> Option<(&str, &str, &str)> {
+    let mut credential = None;
+    let mut signed_headers = None;
+    let mut signature = None;
+    for part in text.split(',') {
+        match part.trim().split_once('=') {
+            Some(("Credential", v)) => credential = Some(v),
+            Some(("SignedHeaders", v)) => signed_headers = Some(v),
+            Some(("Signature", v)) => signature = Some(v),
+            _ => {}
+        }
+    }
+    Some((credential?, signed_headers?, signature?))
+}
+
+/// `(name, value)` of each signed header; repeated headers are trimmed, sorted and joined
+/// with `,`, as the SDK canonicalises them.
+fn signed_header_values(
+    headers: &axum::http::HeaderMap,
+    signed: &[String],
+) -> Vec<(String, String)> {
+    signed
+        .iter()
+        .map(|name| {
+            let mut values: Vec<String> = headers
+                .get_all(name.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(|v| v.trim().to_owned())
+                .collect();
+            values.sort();
+            (name.clone(), values.join(","))
+        })
+        .collect()
+}
+
 /// The V3 string-to-sign: `ACS3-HMAC-SHA256\n` + hex SHA-256 of the canonical request
 /// (method, path, sorted query with RFC 3986 values, `name:value` headers, their names, and
 /// the payload hash).
@@ -470,7 +485,11 @@ pub(crate) fn v3_string_to_sign(
         .collect();
     let mut headers: Vec<&(String, String)> = headers.iter().collect();
     headers.sort();
-    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+    let canonical_headers = headers.iter().fold(String::new(), |mut out, (k, v)| {
+        use std::fmt::Write as _;
+        let _ = writeln!(out, "{k}:{v}");
+        out
+    });
     let names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
     let canonical = format!(
         "{method}\n{}\n{}\n{canonical_headers}\n{}\n{payload_sha256}",
