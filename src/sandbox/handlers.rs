@@ -38,7 +38,7 @@ use crate::sandbox::runner;
 use crate::sandbox::state::{
     CommandRec, InvocationRec, RunRec, Sandbox, State, TokenEntry, iso, iso_opt, record_status,
 };
-use crate::sandbox::task;
+use crate::sandbox::task::{self, Schedule};
 
 /// The actions the sandbox serves.
 pub(crate) const ACTIONS: [&str; 12] = [
@@ -1023,6 +1023,7 @@ struct InvokeArgs<'a> {
 /// A checked invocation, ready to commit.
 struct NewInvocation {
     instances: Vec<usize>,
+    schedule: Option<Schedule>,
     repeat_mode: RepeatMode,
     frequency: String,
     parameters: String,
@@ -1141,9 +1142,9 @@ fn check_invocation(
         (Some(mode), None) => mode.clone(),
         (None, None) => RepeatMode::Once,
     };
-    if let Some(f) = frequency {
-        check_frequency(f)?;
-    }
+    let schedule = frequency
+        .map(|f| check_frequency(f, call.now))
+        .transpose()?;
     // Timeout, directory, user, termination mode.
     if let Some(t) = args.timeout {
         if t < 10 {
@@ -1210,6 +1211,7 @@ fn check_invocation(
     }
     Ok(NewInvocation {
         instances,
+        schedule,
         dry_run: repeat_mode == RepeatMode::DryRun,
         repeat_mode,
         frequency: frequency.unwrap_or_default().to_owned(),
@@ -1231,7 +1233,7 @@ fn check_invocation(
 
 /// The syntax checks the service does on a schedule (reference §7): `rate(<n><s|m|h|d>)`,
 /// `at(...)`, or a cron expression of 6 to 8 fields.
-fn check_frequency(frequency: &str) -> Result<(), SandboxError> {
+fn check_frequency(frequency: &str, now: DateTime<Utc>) -> Result<Schedule, SandboxError> {
     let bad = || {
         SandboxError::new(
             400,
@@ -1259,18 +1261,71 @@ fn check_frequency(frequency: &str) -> Result<(), SandboxError> {
         if !(60..=7 * 86_400).contains(&secs) {
             return Err(bad());
         }
-        Ok(())
-    } else if lower.starts_with("at(") {
-        if lower.ends_with(')') {
-            Ok(())
-        } else {
-            Err(bad())
+        Ok(Schedule::Rate(std::time::Duration::from_secs(secs)))
+    } else if let Some(inner) = lower.strip_prefix("at(").and_then(|r| r.strip_suffix(')')) {
+        match parse_at(inner.trim()) {
+            AtTime::Utc(when) => {
+                let delay = (when - now).to_std().map_err(|_| {
+                    SandboxError::new(
+                        400,
+                        "InvalidParam.Frequency",
+                        "The specified parameter Frequency is not valid: the time has passed.",
+                    )
+                })?;
+                Ok(Schedule::At(delay))
+            }
+            AtTime::NamedZone => Ok(Schedule::Unsupported),
+            AtTime::Bad => Err(bad()),
         }
     } else if (6..=8).contains(&frequency.split_whitespace().count()) {
-        Ok(())
+        Ok(Schedule::Unsupported)
     } else {
         Err(bad())
     }
+}
+
+enum AtTime {
+    Utc(DateTime<Utc>),
+    /// An IANA zone: syntactically fine, but the sandbox has no time-zone database.
+    NamedZone,
+    Bad,
+}
+
+/// `yyyy-MM-dd HH:mm:ss [UTC | GMT±H:MM | Area/City]` (lower-cased).
+fn parse_at(text: &str) -> AtTime {
+    let (date, rest) = match text.char_indices().nth(19) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, ""),
+    };
+    let Ok(naive) = chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%d %H:%M:%S") else {
+        return AtTime::Bad;
+    };
+    let zone = rest.trim();
+    let offset_secs = if zone.is_empty() || zone == "utc" {
+        0
+    } else if let Some(offset) = zone.strip_prefix("gmt") {
+        let (sign, hm) = match offset.split_at_checked(1) {
+            Some(("+", hm)) => (1, hm),
+            Some(("-", hm)) => (-1, hm),
+            _ => return AtTime::Bad,
+        };
+        let Some((h, m)) = hm.split_once(':') else {
+            return AtTime::Bad;
+        };
+        // No leading zero in the hour: `GMT+8:00` is valid, `GMT+08:00` is not.
+        if h.starts_with('0') && h.len() > 1 {
+            return AtTime::Bad;
+        }
+        match (h.parse::<i64>(), m.parse::<i64>()) {
+            (Ok(h), Ok(m)) if h <= 14 && m < 60 => sign * (h * 3600 + m * 60),
+            _ => return AtTime::Bad,
+        }
+    } else if zone.contains('/') {
+        return AtTime::NamedZone;
+    } else {
+        return AtTime::Bad;
+    };
+    AtTime::Utc(naive.and_utc() - chrono::Duration::seconds(offset_secs))
 }
 
 /// What `check_invocation` needs of the command.
@@ -1435,6 +1490,8 @@ fn commit_invocation(
     state.invocation_order.insert(seq, id.clone());
     if !scheduled {
         task::spawn_runs(sandbox, &id, count);
+    } else if let Some(schedule) = new.schedule {
+        task::schedule(sandbox, &id, schedule);
     }
     id
 }
@@ -1750,6 +1807,14 @@ fn describe_invocation_results(
         ),
         None => None,
     };
+    let history = req.include_history.unwrap_or(false);
+    if history && req.invoke_id.is_none() {
+        return Err(SandboxError::new(
+            400,
+            "MissingParameter",
+            "InvokeId is mandatory when IncludeHistory is true.",
+        ));
+    }
     let encoding = req.content_encoding.as_deref();
     let after = paging.after;
     // The token names a record inside a task, so the task itself is listed again and the
@@ -1761,19 +1826,19 @@ fn describe_invocation_results(
                 .as_ref()
                 .is_none_or(|c| c.as_str() == inv.command.id)
         })
-        .flat_map(|inv| {
+        .flat_map(move |inv| {
             inv.runs
                 .iter()
                 .enumerate()
-                .map(move |(i, r)| (newest_first(inv.seq) | i as u128, (inv, r)))
+                .filter(move |(_, r)| instance.is_none_or(|i| r.inst == i))
+                .flat_map(move |(i, r)| record_views(inv, i, r, history))
         })
-        .filter(move |(key, (_, r))| {
+        .filter(move |(key, view)| {
             after.is_none_or(|a| *key > a)
-                && instance.is_none_or(|i| r.inst == i)
                 && req
                     .invoke_record_status
                     .as_deref()
-                    .is_none_or(|s| s == record_status(&r.status) || s == r.status.as_str())
+                    .is_none_or(|s| s == record_status(view.status) || s == view.status.as_str())
         });
     let page = paging.take(items);
     let (total, page_number, page_size) = page.counts();
@@ -1788,33 +1853,116 @@ fn describe_invocation_results(
                 invocation_result: page
                     .items
                     .into_iter()
-                    .map(|(inv, r)| InvocationResult {
-                        invoke_id: InvokeId::new(&inv.id),
-                        instance_id: InstanceId::new(&state.instances[r.inst].spec.id),
-                        command_id: CommandId::new(&inv.command.id),
-                        invocation_status: r.status.clone(),
-                        invoke_record_status: record_status(&r.status).to_owned(),
-                        exit_code: r.exit_code,
-                        error_code: r.error_code.to_owned(),
-                        error_info: r.error_info.clone(),
-                        output: Some(encode(&r.output.bytes(), encoding)),
-                        dropped: i64::try_from(r.output.dropped()).unwrap_or(i64::MAX),
-                        repeats: r.repeats,
-                        start_time: iso_opt(r.started),
-                        finished_time: iso_opt(r.finished),
-                        stop_time: iso_opt(r.stopped),
-                        username: inv.user_for(state.instances[r.inst].spec.os),
-                        container_id: inv.container_id.clone(),
-                        container_name: inv.container_name.clone(),
-                        termination_mode: inv.termination_mode.clone(),
-                        launcher: inv.command.launcher.clone(),
-                        tags: inv.tags.clone(),
-                        ..InvocationResult::default()
+                    .map(|view| {
+                        let (inv, r) = (view.inv, view.run);
+                        InvocationResult {
+                            invoke_id: InvokeId::new(&inv.id),
+                            instance_id: InstanceId::new(&state.instances[r.inst].spec.id),
+                            command_id: CommandId::new(&inv.command.id),
+                            invocation_status: view.status.clone(),
+                            invoke_record_status: record_status(view.status).to_owned(),
+                            exit_code: view.exit_code,
+                            error_code: view.error_code.to_owned(),
+                            error_info: view.error_info.to_owned(),
+                            output: Some(encode(&view.output_bytes(), encoding)),
+                            dropped: i64::try_from(view.dropped).unwrap_or(i64::MAX),
+                            repeats: view.repeats,
+                            start_time: iso_opt(view.started),
+                            finished_time: iso_opt(view.finished),
+                            stop_time: iso_opt(r.stopped),
+                            username: inv.user_for(state.instances[r.inst].spec.os),
+                            container_id: inv.container_id.clone(),
+                            container_name: inv.container_name.clone(),
+                            termination_mode: inv.termination_mode.clone(),
+                            launcher: inv.command.launcher.clone(),
+                            tags: inv.tags.clone(),
+                            ..InvocationResult::default()
+                        }
                     })
                     .collect(),
             },
         },
     })
+}
+
+/// One record as DescribeInvocationResults shows it: the current state of a run, or (with
+/// `IncludeHistory`) a past run of a scheduled task.
+struct RecordView<'a> {
+    inv: &'a InvocationRec,
+    run: &'a RunRec,
+    status: &'a S,
+    exit_code: Option<i64>,
+    error_code: &'a str,
+    error_info: &'a str,
+    /// The live buffer, or a past run's kept bytes; copied only for the page's records.
+    output: Result<&'a crate::sandbox::runner::Output, &'a [u8]>,
+    dropped: u64,
+    repeats: i32,
+    started: Option<DateTime<Utc>>,
+    finished: Option<DateTime<Utc>>,
+}
+
+impl RecordView<'_> {
+    fn output_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self.output {
+            Ok(live) => std::borrow::Cow::Owned(live.bytes()),
+            Err(past) => std::borrow::Cow::Borrowed(past),
+        }
+    }
+}
+
+/// The records of one run, keyed for paging: without history only the current state; with
+/// it every past run, then the current one unless it is between runs or already listed.
+fn record_views<'a>(
+    inv: &'a InvocationRec,
+    index: usize,
+    run: &'a RunRec,
+    history: bool,
+) -> Vec<(u128, RecordView<'a>)> {
+    let base = newest_first(inv.seq) | ((index as u128) << 20);
+    let current = RecordView {
+        inv,
+        run,
+        status: &run.status,
+        exit_code: run.exit_code,
+        error_code: run.error_code,
+        error_info: &run.error_info,
+        output: Ok(&run.output),
+        dropped: run.output.dropped(),
+        repeats: run.repeats,
+        started: run.started,
+        finished: run.finished,
+    };
+    if !history {
+        return vec![(base | 0xF_FFFF, current)];
+    }
+    let mut views: Vec<(u128, RecordView<'a>)> = run
+        .history
+        .iter()
+        .enumerate()
+        .map(|(h, past)| {
+            (
+                base | h as u128,
+                RecordView {
+                    inv,
+                    run,
+                    status: &past.status,
+                    exit_code: past.exit_code,
+                    error_code: past.error_code,
+                    error_info: &past.error_info,
+                    output: Err(&past.output),
+                    dropped: past.dropped,
+                    repeats: past.repeats,
+                    started: past.started,
+                    finished: past.finished,
+                },
+            )
+        })
+        .collect();
+    if !run.archived && run.status != S::Scheduled {
+        views.push((base | 0xF_FFFF, current));
+    }
+    views
 }
 
 fn stop_invocation(
@@ -1937,9 +2085,32 @@ mod tests {
             ("0 15 10 ? * * 2030 Asia/Shanghai", true),
             ("*/5 * * * *", false),
         ];
+        let now = Utc::now();
         for (input, ok) in cases {
-            assert_eq!(check_frequency(input).is_ok(), ok, "{input}");
+            assert_eq!(check_frequency(input, now).is_ok(), ok, "{input}");
         }
+        let at = |text: &str| match parse_at(text) {
+            AtTime::Utc(t) => Some(iso(t)),
+            _ => None,
+        };
+        assert_eq!(
+            at("2030-06-06 13:15:30 gmt+8:00").as_deref(),
+            Some("2030-06-06T05:15:30Z")
+        );
+        assert_eq!(
+            at("2030-06-06 13:15:30 gmt-7:00").as_deref(),
+            Some("2030-06-06T20:15:30Z")
+        );
+        assert_eq!(
+            at("2030-06-06 13:15:30").as_deref(),
+            Some("2030-06-06T13:15:30Z")
+        );
+        assert_eq!(at("2030-06-06 13:15:30 gmt+08:00"), None);
+        assert!(matches!(
+            parse_at("2030-06-06 13:15:30 asia/shanghai"),
+            AtTime::NamedZone
+        ));
+        assert!(check_frequency("at(2020-01-01 00:00:00)", now).is_err());
     }
 
     #[test]

@@ -227,6 +227,12 @@ impl RunningSandbox {
         self.sandbox.lock().stats.clone()
     }
 
+    /// The shared state, for tests inside the sandbox module.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Sandbox> {
+        &self.sandbox
+    }
+
     /// Replaces the action faults from now on (instance faults are fixed at start).
     pub fn set_faults(&self, faults: Faults) {
         self.sandbox.lock().set_faults(faults);

@@ -290,6 +290,33 @@ pub(crate) struct RunRec {
     pub(crate) updated: DateTime<Utc>,
     /// Stops the running script.
     pub(crate) stop: Option<oneshot::Sender<StopReason>>,
+    /// Finished runs of a scheduled task, oldest first (`IncludeHistory`).
+    pub(crate) history: Vec<HistoryRec>,
+    /// The current run is already in `history`.
+    pub(crate) archived: bool,
+}
+
+/// One finished run of a scheduled task.
+#[derive(Debug, Clone)]
+pub(crate) struct HistoryRec {
+    /// Status of that run.
+    pub(crate) status: InstanceInvocationStatus,
+    /// Exit code.
+    pub(crate) exit_code: Option<i64>,
+    /// ErrorCode.
+    pub(crate) error_code: &'static str,
+    /// ErrorInfo.
+    pub(crate) error_info: String,
+    /// Kept output.
+    pub(crate) output: Vec<u8>,
+    /// Dropped bytes.
+    pub(crate) dropped: u64,
+    /// Which run (1-based).
+    pub(crate) repeats: i32,
+    /// Start.
+    pub(crate) started: Option<DateTime<Utc>>,
+    /// End.
+    pub(crate) finished: Option<DateTime<Utc>>,
 }
 
 impl RunRec {
@@ -309,7 +336,22 @@ impl RunRec {
             stopped: None,
             updated: now,
             stop: None,
+            history: Vec::new(),
+            archived: false,
         }
+    }
+
+    /// Starts the next run of a scheduled record: `Pending` again with fresh output.
+    pub(crate) fn rearm(&mut self, now: DateTime<Utc>, output_cap: usize) {
+        self.status = InstanceInvocationStatus::Pending;
+        self.exit_code = None;
+        self.error_code = "";
+        self.error_info.clear();
+        self.output = Output::new(output_cap);
+        self.started = None;
+        self.finished = None;
+        self.updated = now;
+        self.archived = false;
     }
 
     /// Ends the record with `status`, `error_code` and its documented ErrorInfo text.
@@ -380,7 +422,22 @@ impl InvocationRec {
 
     /// Whether it will run again by itself.
     pub(crate) fn timed(&self) -> bool {
-        self.is_scheduled() && !self.schedule_stopped
+        self.is_scheduled()
+            && !self.schedule_stopped
+            && self
+                .runs
+                .iter()
+                .any(|r| r.status == InstanceInvocationStatus::Scheduled || !r.status.is_final())
+    }
+
+    /// Whether each instance runs it once only (`NextRebootOnly`, `at(...)`).
+    pub(crate) fn is_one_shot(&self) -> bool {
+        self.repeat_mode == RepeatMode::NextRebootOnly
+            || self
+                .frequency
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("at")
     }
 
     /// The user a run on an instance of `os` runs as.
@@ -737,6 +794,39 @@ impl State {
             entry.simulated += 1;
             self.stats.simulated_executions += 1;
         }
+    }
+
+    /// After a record's run ended: a scheduled task keeps the run in its history and waits
+    /// for the next one (`Scheduled`) unless it runs once only or was stopped; then an unkept
+    /// RunCommand command goes once the task is over.
+    pub(crate) fn settle(&mut self, invoke_id: &str, index: usize) {
+        if let Some(inv) = self.invocations.get_mut(invoke_id)
+            && inv.is_scheduled()
+        {
+            let again = !inv.is_one_shot() && !inv.schedule_stopped;
+            if let Some(run) = inv.runs.get_mut(index)
+                && run.status.is_final()
+                && !run.archived
+                && run.repeats > 0
+            {
+                run.history.push(HistoryRec {
+                    status: run.status.clone(),
+                    exit_code: run.exit_code,
+                    error_code: run.error_code,
+                    error_info: run.error_info.clone(),
+                    output: run.output.bytes(),
+                    dropped: run.output.dropped(),
+                    repeats: run.repeats,
+                    started: run.started,
+                    finished: run.finished,
+                });
+                run.archived = true;
+                if again {
+                    run.status = InstanceInvocationStatus::Scheduled;
+                }
+            }
+        }
+        self.drop_unkept_command(invoke_id);
     }
 
     /// Deletes the command of a finished RunCommand task that was not kept.

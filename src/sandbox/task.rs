@@ -12,11 +12,13 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::oneshot;
 
-use crate::cloud::status::{CommandType, InstanceInvocationStatus as S, InstanceStatus};
+use crate::cloud::status::{
+    CommandType, InstanceInvocationStatus as S, InstanceStatus, RepeatMode,
+};
 use crate::sandbox::fault::AgentFault;
 use crate::sandbox::fleet::{Execution, Os, Simulation};
 use crate::sandbox::runner::{self, Interpreter, Outcome, ScriptJob, StopReason};
-use crate::sandbox::state::{Inst, Sandbox};
+use crate::sandbox::state::{Inst, Sandbox, State};
 
 /// Starts one run task per record of a new task.
 pub(crate) fn spawn_runs(sandbox: &Arc<Sandbox>, invoke_id: &str, count: usize) {
@@ -57,7 +59,7 @@ async fn run_one(sandbox: Arc<Sandbox>, invoke_id: String, index: usize) {
     tokio::time::sleep(sandbox.settings.timing.delivery).await;
     let plan = plan(&sandbox, &invoke_id, index);
     match plan {
-        Plan::Skip => {}
+        Plan::Skip => sandbox.lock().settle(&invoke_id, index),
         Plan::Abort(code) => {
             tokio::time::sleep(sandbox.settings.timing.delivery_timeout).await;
             let mut state = sandbox.lock();
@@ -69,7 +71,7 @@ async fn run_one(sandbox: Arc<Sandbox>, invoke_id: String, index: usize) {
             {
                 run.finish(S::Aborted, code, Utc::now());
             }
-            state.drop_unkept_command(&invoke_id);
+            state.settle(&invoke_id, index);
         }
         Plan::Error(message) => {
             let mut state = sandbox.lock();
@@ -81,7 +83,7 @@ async fn run_one(sandbox: Arc<Sandbox>, invoke_id: String, index: usize) {
                 run.finish(S::Error, "ExecutionException", Utc::now());
                 run.error_info = message;
             }
-            state.drop_unkept_command(&invoke_id);
+            state.settle(&invoke_id, index);
         }
         Plan::Hang => {
             let Some((stop, _)) = mark_running(&sandbox, &invoke_id, index, None) else {
@@ -161,7 +163,7 @@ fn invalid(sandbox: &Sandbox, invoke_id: &str, index: usize, code: &'static str)
     {
         run.finish(S::Invalid, code, Utc::now());
     }
-    state.drop_unkept_command(invoke_id);
+    state.settle(invoke_id, index);
 }
 
 /// Decides the plan of a pending record and ends it right away when a pre-check fails.
@@ -399,7 +401,7 @@ fn push_output(sandbox: &Sandbox, invoke_id: &str, index: usize, bytes: &[u8]) {
 
 /// Records how a run ended: the one place that maps an [`Outcome`] to status, ErrorCode and
 /// exit code (reference §6.1, §6.6, §11.4).
-pub(crate) fn finish_run(sandbox: &Sandbox, invoke_id: &str, index: usize, outcome: &Outcome) {
+pub(crate) fn finish_run(sandbox: &Arc<Sandbox>, invoke_id: &str, index: usize, outcome: &Outcome) {
     let mut state = sandbox.lock();
     let state = &mut *state;
     let Some(inv) = state.invocations.get_mut(invoke_id) else {
@@ -442,7 +444,27 @@ pub(crate) fn finish_run(sandbox: &Sandbox, invoke_id: &str, index: usize, outco
         inst.active_tasks -= 1;
         inst.finished_tasks += 1;
     }
-    state.drop_unkept_command(invoke_id);
+    state.settle(invoke_id, index);
+    if let Outcome::Exited(code) = outcome {
+        power_action(sandbox, state, inst_index, *code);
+    }
+}
+
+/// Exit codes that ask the agent to power off (Linux 193, Windows 3009) or reboot (194,
+/// 3010) after reporting (reference §11.4). A reboot comes back like StartInstance and runs
+/// the instance's reboot tasks; scripts still running on it are not touched.
+fn power_action(sandbox: &Arc<Sandbox>, state: &mut State, inst_index: usize, code: i64) {
+    let inst = &mut state.instances[inst_index];
+    let (off, reboot) = match inst.spec.os {
+        Os::Linux => (193, 194),
+        Os::Windows => (3009, 3010),
+    };
+    if code == off {
+        inst.status = InstanceStatus::Stopped;
+    } else if code == reboot {
+        inst.status = InstanceStatus::Starting;
+        start_instance_later(sandbox, inst_index);
+    }
 }
 
 /// The stop-mid-run fault: the instance stops, its running scripts are killed and its pending
@@ -481,13 +503,106 @@ pub(crate) fn start_instance_later(sandbox: &Arc<Sandbox>, inst_index: usize) {
     let sandbox = Arc::clone(sandbox);
     tokio::spawn(async move {
         tokio::time::sleep(sandbox.settings.timing.start_instance).await;
-        let mut state = sandbox.lock();
-        let inst = &mut state.instances[inst_index];
-        if inst.status == InstanceStatus::Starting {
+        let fired = {
+            let mut state = sandbox.lock();
+            let inst = &mut state.instances[inst_index];
+            if inst.status != InstanceStatus::Starting {
+                return;
+            }
             inst.status = InstanceStatus::Running;
             inst.agent_running = inst.agent_installed;
+            reboot_tasks(&sandbox, &mut state, inst_index)
+        };
+        for (invoke_id, index) in fired {
+            tokio::spawn(run_one(Arc::clone(&sandbox), invoke_id, index));
         }
     });
+}
+
+/// Arms the `NextRebootOnly` and `EveryReboot` records of an instance that just started.
+fn reboot_tasks(sandbox: &Sandbox, state: &mut State, inst_index: usize) -> Vec<(String, usize)> {
+    let cap = sandbox.settings.limits.output_bytes;
+    let now = Utc::now();
+    let mut fired = Vec::new();
+    for seq in state.instance_tasks[inst_index].clone() {
+        let Some(id) = state.invocation_order.get(&seq).cloned() else {
+            continue;
+        };
+        let Some(inv) = state.invocations.get_mut(&id) else {
+            continue;
+        };
+        if !matches!(
+            inv.repeat_mode,
+            RepeatMode::NextRebootOnly | RepeatMode::EveryReboot
+        ) || inv.schedule_stopped
+        {
+            continue;
+        }
+        for (index, run) in inv.runs.iter_mut().enumerate() {
+            if run.inst == inst_index && run.status == S::Scheduled {
+                run.rearm(now, cap);
+                fired.push((id.clone(), index));
+            }
+        }
+    }
+    fired
+}
+
+/// Fires a `Period` task: `rate(...)` on its fixed grid from the creation time, `at(...)` once.
+/// Cron expressions are not evaluated (their records stay `Scheduled`).
+pub(crate) fn schedule(sandbox: &Arc<Sandbox>, invoke_id: &str, when: Schedule) {
+    let (period, first) = match when {
+        Schedule::Rate(period) => (Some(period), period),
+        Schedule::At(delay) => (None, delay),
+        Schedule::Unsupported => return,
+    };
+    let sandbox = Arc::clone(sandbox);
+    let invoke_id = invoke_id.to_owned();
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now();
+        let mut next = start + first;
+        loop {
+            tokio::time::sleep_until(next).await;
+            let fired: Vec<usize> = {
+                let mut state = sandbox.lock();
+                let Some(inv) = state.invocations.get_mut(&invoke_id) else {
+                    return;
+                };
+                if inv.schedule_stopped {
+                    return;
+                }
+                let now = Utc::now();
+                let cap = sandbox.settings.limits.output_bytes;
+                inv.runs
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(_, r)| r.status == S::Scheduled)
+                    .map(|(i, r)| {
+                        r.rearm(now, cap);
+                        i
+                    })
+                    .collect()
+            };
+            for index in fired {
+                tokio::spawn(run_one(Arc::clone(&sandbox), invoke_id.clone(), index));
+            }
+            match period {
+                Some(period) => next += period,
+                None => return,
+            }
+        }
+    });
+}
+
+/// When a `Period` task fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Schedule {
+    /// Every period, first one period after creation.
+    Rate(Duration),
+    /// Once, after this delay.
+    At(Duration),
+    /// A cron expression, or `at(...)` in a named time zone: not fired.
+    Unsupported,
 }
 
 /// InstallCloudAssistant: the agent runs after a delay, without the reboot a real

@@ -1662,3 +1662,154 @@ async fn node_sdk_seed_flow() {
     assert_eq!(stats.errors["SignatureDoesNotMatch"], 1);
     sandbox.shutdown().await;
 }
+
+/// Scheduled tasks: `rate(...)` fires on its grid and keeps a history, `at(...)` fires once,
+/// `EveryReboot` fires when the instance comes back from an exit-194 reboot, and
+/// StopInvocation ends a schedule.
+#[tokio::test]
+#[expect(clippy::too_many_lines, reason = "three schedule kinds in turn")]
+async fn scheduled_tasks_fire_and_keep_history() {
+    let (sandbox, client) = boot(fast()).await;
+    let describe = |invoke_id: InvokeId| DescribeInvocations {
+        invoke_id: Some(invoke_id),
+        ..DescribeInvocations::default()
+    };
+    let history = |invoke_id: InvokeId| DescribeInvocationResults {
+        invoke_id: Some(invoke_id),
+        include_history: Some(true),
+        content_encoding: Some("PlainText".into()),
+        ..DescribeInvocationResults::default()
+    };
+
+    // rate(): accepted as Scheduled; a 300 ms grid stands in for the one-minute minimum.
+    let rated = client
+        .call(&RunCommand {
+            frequency: Some("rate(1m)".into()),
+            ..run_command("echo tick", &[WEB1])
+        })
+        .await
+        .unwrap();
+    let inv = client
+        .call(&describe(rated.invoke_id.clone()))
+        .await
+        .unwrap();
+    let inv = &inv.invocations.invocation[0];
+    assert_eq!(inv.invocation_status, InvocationStatus::Scheduled);
+    assert_eq!((inv.repeat_mode.as_str(), inv.timed), ("Period", true));
+    crate::sandbox::task::schedule(
+        sandbox.shared(),
+        rated.invoke_id.as_str(),
+        crate::sandbox::task::Schedule::Rate(Duration::from_millis(300)),
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    client
+        .call(&StopInvocation {
+            invoke_id: rated.invoke_id.clone(),
+            instance_ids: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let records = client
+        .call(&history(rated.invoke_id.clone()))
+        .await
+        .unwrap()
+        .invocation
+        .invocation_results
+        .invocation_result;
+    assert!(records.len() >= 2, "{records:?}");
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.invocation_status, S::Success, "{r:?}");
+        assert_eq!(r.output.as_deref(), Some("tick\n"));
+        assert_eq!(r.repeats, i32::try_from(i).unwrap() + 1);
+    }
+    let runs_at_stop = records.len();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let after = client
+        .call(&history(rated.invoke_id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        after.invocation.invocation_results.invocation_result.len(),
+        runs_at_stop
+    );
+    let inv = client
+        .call(&describe(rated.invoke_id.clone()))
+        .await
+        .unwrap();
+    let inv = &inv.invocations.invocation[0];
+    assert_eq!(inv.invocation_status, InvocationStatus::Stopped);
+    assert!(!inv.timed);
+
+    // at(): fires once, two seconds from now (UTC).
+    let when = (chrono::Utc::now() + chrono::Duration::seconds(2)).format("%Y-%m-%d %H:%M:%S");
+    let once = client
+        .call(&RunCommand {
+            frequency: Some(format!("at({when} GMT+0:00)")),
+            ..run_command("echo once", &[WEB1])
+        })
+        .await
+        .unwrap();
+    let instance = wait_final(&client, &once.invoke_id).await;
+    assert_eq!(instance[0].invocation_status, S::Success);
+    let inv = client
+        .call(&describe(once.invoke_id.clone()))
+        .await
+        .unwrap();
+    assert!(!inv.invocations.invocation[0].timed);
+    let past = client
+        .call(&RunCommand {
+            frequency: Some("at(2020-01-01 00:00:00)".into()),
+            ..run_command("true", &[WEB1])
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&past), ("InvalidParam.Frequency".into(), 400));
+
+    // EveryReboot: fires when the instance restarts after an exit code 194.
+    let command = client
+        .call(&create_command("echo booted"))
+        .await
+        .unwrap()
+        .command_id;
+    let on_boot = client
+        .call(&InvokeCommand {
+            command_id: command,
+            instance_ids: ids(&[WEB2]),
+            repeat_mode: Some(crate::cloud::status::RepeatMode::EveryReboot),
+            ..InvokeCommand::default()
+        })
+        .await
+        .unwrap();
+    let reboot = client
+        .call(&run_command("exit 194", &[WEB2]))
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_final(&client, &reboot.invoke_id).await[0].exit_code,
+        Some(194)
+    );
+    let mut booted = Vec::new();
+    for _ in 0..100 {
+        booted = client
+            .call(&history(on_boot.invoke_id.clone()))
+            .await
+            .unwrap()
+            .invocation
+            .invocation_results
+            .invocation_result;
+        if booted.iter().any(|r| r.invocation_status == S::Success) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(booted.len(), 1, "{booted:?}");
+    assert_eq!(booted[0].output.as_deref(), Some("booted\n"));
+    let inv = client
+        .call(&describe(on_boot.invoke_id.clone()))
+        .await
+        .unwrap();
+    let inv = &inv.invocations.invocation[0];
+    assert_eq!(inv.invocation_status, InvocationStatus::Scheduled);
+    assert!(inv.timed);
+    sandbox.shutdown().await;
+}
