@@ -137,10 +137,13 @@ pub(crate) enum Outcome {
 }
 
 /// Runs `job`: one process group, stdout and stderr on one pipe, output streamed to `sink`.
+/// `on_spawn` gets the process group id once the process runs, so that a sandbox shutting
+/// down without its runtime can still kill the group ([`kill_group_now`]).
 pub(crate) async fn run(
     job: ScriptJob,
     mut sink: impl FnMut(&[u8]) + Send,
     mut stop: oneshot::Receiver<StopReason>,
+    on_spawn: impl FnOnce(i32) + Send,
 ) -> Outcome {
     let (reader, writer) = match std::io::pipe() {
         Ok(pair) => pair,
@@ -183,6 +186,9 @@ pub(crate) async fn run(
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
+    if let Some(pgid) = pgid {
+        on_spawn(pgid.as_raw());
+    }
     let mut pipe = match tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader)) {
         Ok(p) => Some(p),
         Err(e) => {
@@ -233,6 +239,11 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
+}
+
+/// Kills a process group right away (shutdown without a runtime to deliver stops).
+pub(crate) fn kill_group_now(pgid: i32) {
+    kill_group(Some(Pid::from_raw(pgid)));
 }
 
 fn kill_group(pgid: Option<Pid>) {
@@ -367,7 +378,7 @@ mod tests {
         stop: oneshot::Receiver<StopReason>,
     ) -> (Outcome, Vec<u8>) {
         let mut out = Vec::new();
-        let outcome = run(job, |b| out.extend_from_slice(b), stop).await;
+        let outcome = run(job, |b| out.extend_from_slice(b), stop, |_| {}).await;
         (outcome, out)
     }
 

@@ -290,6 +290,8 @@ pub(crate) struct RunRec {
     pub(crate) updated: DateTime<Utc>,
     /// Stops the running script.
     pub(crate) stop: Option<oneshot::Sender<StopReason>>,
+    /// Process group of the running script, while it runs.
+    pub(crate) pgid: Option<i32>,
     /// Finished runs of a scheduled task, oldest first (`IncludeHistory`).
     pub(crate) history: Vec<HistoryRec>,
     /// The current run is already in `history`.
@@ -336,6 +338,7 @@ impl RunRec {
             stopped: None,
             updated: now,
             stop: None,
+            pgid: None,
             history: Vec::new(),
             archived: false,
         }

@@ -79,6 +79,7 @@ async fn run_one(sandbox: Arc<Sandbox>, invoke_id: String, index: usize) {
                 .invocations
                 .get_mut(&invoke_id)
                 .and_then(|inv| inv.runs.get_mut(index))
+                && run.status == S::Pending
             {
                 run.finish(S::Error, "ExecutionException", Utc::now());
                 run.error_info = message;
@@ -145,10 +146,22 @@ async fn run_real(sandbox: &Arc<Sandbox>, invoke_id: &str, index: usize, real: R
     };
     let sink_sandbox = Arc::clone(sandbox);
     let sink_id = invoke_id.to_owned();
+    let spawn_sandbox = Arc::clone(sandbox);
+    let spawn_id = invoke_id.to_owned();
     let outcome = runner::run(
         job,
         move |bytes| push_output(&sink_sandbox, &sink_id, index, bytes),
         stop,
+        move |pgid| {
+            if let Some(run) = spawn_sandbox
+                .lock()
+                .invocations
+                .get_mut(&spawn_id)
+                .and_then(|inv| inv.runs.get_mut(index))
+            {
+                run.pgid = Some(pgid);
+            }
+        },
     )
     .await;
     finish_run(sandbox, invoke_id, index, &outcome);
@@ -411,6 +424,7 @@ pub(crate) fn finish_run(sandbox: &Arc<Sandbox>, invoke_id: &str, index: usize, 
         return;
     };
     let now = Utc::now();
+    run.pgid = None;
     let was_running = matches!(run.status, S::Running | S::Stopping);
     match outcome {
         Outcome::Exited(0) => {
@@ -626,6 +640,10 @@ pub(crate) fn stop_all(sandbox: &Sandbox) {
         for run in &mut inv.runs {
             if let Some(stop) = run.stop.take() {
                 let _ = stop.send(StopReason::Shutdown);
+            }
+            // Also kill directly: the runtime that would deliver the stop may be going away.
+            if let Some(pgid) = run.pgid.take() {
+                runner::kill_group_now(pgid);
             }
         }
     }

@@ -1813,3 +1813,20 @@ async fn scheduled_tasks_fire_and_keep_history() {
     assert!(inv.timed);
     sandbox.shutdown().await;
 }
+
+/// Dropping the handle (no orderly shutdown) still kills running scripts' process groups.
+#[tokio::test]
+async fn dropping_the_sandbox_kills_running_scripts() {
+    let (sandbox, client) = boot(fast()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("survived");
+    let script = format!("(sleep 1.5; touch {}) & wait", marker.display());
+    let run = client.call(&run_command(&script, &[WEB1])).await.unwrap();
+    wait_status(&client, &run.invoke_id, &S::Running).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let root = sandbox.root().to_path_buf();
+    drop(sandbox);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(!marker.exists(), "a script outlived the sandbox");
+    assert!(!root.exists(), "the temporary root was not removed");
+}
