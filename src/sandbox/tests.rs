@@ -678,7 +678,7 @@ async fn invoke_limits_and_preconditions() {
 async fn create_command_limits_and_encodings() {
     let config = SandboxConfig {
         limits: Limits {
-            commands: 3,
+            commands: 4,
             ..Limits::default()
         },
         ..fast()
@@ -688,6 +688,18 @@ async fn create_command_limits_and_encodings() {
     let max = "#".repeat(24 * 1024 / 4 * 3);
     assert_eq!(STANDARD.encode(&max).len(), 24 * 1024);
     client.call(&create_command(&max)).await.unwrap();
+    // Binary content: `+` and `/` percent-encode to three bytes each in the URL.
+    let mut jitter = crate::cloud::retry::Jitter::seeded(3);
+    let binary: Vec<u8> = (0..24 * 1024 / 4 * 3)
+        .map(|_| u8::try_from(jitter.below(256)).unwrap())
+        .collect();
+    client
+        .call(&CreateCommand {
+            command_content: STANDARD.encode(&binary),
+            ..create_command("")
+        })
+        .await
+        .unwrap();
     let over = format!("{max}#");
     let cases: Vec<(CreateCommand, &str, u16)> = vec![
         (create_command(&over), "CmdContent.ExceedLimit", 403),
@@ -1829,4 +1841,36 @@ async fn dropping_the_sandbox_kills_running_scripts() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(!marker.exists(), "a script outlived the sandbox");
     assert!(!root.exists(), "the temporary root was not removed");
+}
+
+/// Requests over the size limit are refused before any parsing or signature work.
+#[tokio::test]
+async fn oversized_requests_are_refused() {
+    let (sandbox, _) = boot(fast()).await;
+    let body = format!("Pad={}", "x".repeat(130 * 1024));
+    let (status, text) = send_raw(
+        &sandbox.url(),
+        "POST",
+        "Action=DescribeInstances",
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains("RequestTooLarge"), "{text}");
+    // The HTTP layer itself caps the request target at 64 KiB (HTTP 414); written by hand,
+    // as reqwest refuses to build such a URL.
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(sandbox.addr())
+        .await
+        .unwrap();
+    let request = format!(
+        "GET /?Pad={} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "x".repeat(70 * 1024)
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 64];
+    let n = stream.read(&mut answer).await.unwrap();
+    let head = String::from_utf8_lossy(&answer[..n]);
+    assert!(head.starts_with("HTTP/1.1 414"), "{head}");
+    sandbox.shutdown().await;
 }
