@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::cloud::actions::{
     CreateCommand, DeleteCommand, DescribeCloudAssistantStatus, DescribeCommands,
@@ -1859,7 +1860,6 @@ async fn oversized_requests_are_refused() {
     assert!(text.contains("RequestTooLarge"), "{text}");
     // The HTTP layer itself caps the request target at 64 KiB (HTTP 414); written by hand,
     // as reqwest refuses to build such a URL.
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut stream = tokio::net::TcpStream::connect(sandbox.addr())
         .await
         .unwrap();
