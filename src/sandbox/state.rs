@@ -178,12 +178,29 @@ pub(crate) struct Inst {
     pub(crate) finished_tasks: i64,
     /// Last time a task started here.
     pub(crate) last_invoked: Option<DateTime<Utc>>,
+    /// Its directories exist.
+    pub(crate) fs_ready: bool,
 }
 
 impl Inst {
     /// `<root>/<id>/fs`: the instance's `/`.
     pub(crate) fn fs_root(&self) -> PathBuf {
         self.dir.join("fs")
+    }
+
+    /// Creates the instance's directories (its `/` with the initial directories, and the
+    /// agent's script directory), once.
+    pub(crate) fn create_fs(&mut self) -> std::io::Result<()> {
+        if self.fs_ready {
+            return Ok(());
+        }
+        let fs = self.fs_root();
+        for dir in self.initial_dirs() {
+            std::fs::create_dir_all(crate::sandbox::runner::map_path(&fs, &dir))?;
+        }
+        std::fs::create_dir_all(self.dir.join("work").join("script"))?;
+        self.fs_ready = true;
+        Ok(())
     }
 
     /// Whether `DescribeCloudAssistantStatus` says `"true"`.
@@ -641,7 +658,7 @@ impl State {
                     })
                     .collect(),
             };
-            let inst = Inst {
+            let mut inst = Inst {
                 agent_installed: spec.agent.installed,
                 agent_running: spec.agent.installed && spec.agent.running,
                 agent_fault: fleet.faults.agent_fault(&spec.id),
@@ -652,14 +669,13 @@ impl State {
                 active_tasks: 0,
                 finished_tasks: 0,
                 last_invoked: None,
+                fs_ready: false,
                 spec,
             };
-            if inst.is_real() {
-                let fs = inst.fs_root();
-                for dir in inst.initial_dirs() {
-                    std::fs::create_dir_all(crate::sandbox::runner::map_path(&fs, &dir))?;
-                }
-                std::fs::create_dir_all(inst.dir.join("work").join("script"))?;
+            // Listed instances get their directories now, generated ones (possibly thousands)
+            // at their first real run.
+            if inst.is_real() && i < fleet.instances.len() {
+                inst.create_fs()?;
             }
             instances.push(inst);
         }

@@ -197,7 +197,16 @@ fn plan(sandbox: &Sandbox, invoke_id: &str, index: usize) -> Plan {
     if run.status != S::Pending {
         return Plan::Skip;
     }
-    let inst = &state.instances[run.inst];
+    let inst_index = run.inst;
+    if state.instances[inst_index].is_real()
+        && let Err(e) = state.instances[inst_index].create_fs()
+    {
+        return Plan::Error(format!("cannot create the instance's directories: {e}"));
+    }
+    let Some(inv) = state.invocations.get_mut(invoke_id) else {
+        return Plan::Skip;
+    };
+    let inst = &state.instances[inst_index];
     let now = Utc::now();
     let fail = |inv: &mut crate::sandbox::state::InvocationRec, status, code| {
         inv.runs[index].finish(status, code, now);

@@ -1999,3 +1999,28 @@ async fn official_sdk_vectors_pass_the_gateway() {
     assert!(body.contains("InvalidInstance.NotFound"), "{body}");
     sandbox.shutdown().await;
 }
+
+/// Generated instances that run for real get their directories at their first run.
+#[tokio::test]
+async fn generated_real_instances_get_directories_lazily() {
+    let fleet = Fleet::from_json(
+        r#"{"generate": [{"count": 3, "prefix": "i-gen", "dirs": ["/srv/app"]}]}"#,
+    )
+    .unwrap();
+    let (sandbox, client) = boot(SandboxConfig { fleet, ..fast() }).await;
+    let id = "i-gen00000000000000002";
+    assert_eq!(id.len(), 22);
+    assert!(!sandbox.instance_fs(id).exists());
+    let run = client
+        .call(&RunCommand {
+            working_dir: Some("/srv/app".into()),
+            ..run_command("pwd", &[id])
+        })
+        .await
+        .unwrap();
+    let instance = &wait_final(&client, &run.invoke_id).await[0];
+    assert_eq!(instance.invocation_status, S::Success, "{instance:?}");
+    assert!(sandbox.instance_fs(id).join("srv/app").is_dir());
+    assert!(!sandbox.instance_fs("i-gen00000000000000001").exists());
+    sandbox.shutdown().await;
+}
