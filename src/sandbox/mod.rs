@@ -11,6 +11,7 @@ mod fleet;
 mod format;
 mod gateway;
 mod handlers;
+mod paging;
 mod router;
 mod runner;
 mod server;
