@@ -98,11 +98,12 @@ impl Credential {
 
     /// Reads the official SDKs' environment variables through `lookup`, so that tests can
     /// pass a map instead of the process environment.
-    pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, MissingCredential> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, MissingCredential> {
         let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        match (non_empty(ENV_ACCESS_KEY_ID), non_empty(ENV_ACCESS_KEY_SECRET)) {
+        match (
+            non_empty(ENV_ACCESS_KEY_ID),
+            non_empty(ENV_ACCESS_KEY_SECRET),
+        ) {
             (Some(id), Some(secret)) => Ok(Self {
                 access_key_id: id,
                 access_key_secret: Secret::new(secret),

@@ -168,7 +168,9 @@ impl TransportError {
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Connect { action, detail } => write!(f, "`{action}`: connection failed: {detail}"),
+            Self::Connect { action, detail } => {
+                write!(f, "`{action}`: connection failed: {detail}")
+            }
             Self::Timeout { action } => write!(f, "`{action}`: no answer in time"),
             Self::Decode {
                 action,

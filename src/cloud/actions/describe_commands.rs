@@ -17,9 +17,15 @@ pub struct DescribeCommands {
     /// Name, `*` wildcards allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Description, `*` wildcards allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Command type.
     #[serde(default, rename = "Type", skip_serializing_if = "Option::is_none")]
     pub command_type: Option<String>,
+    /// Empty for own commands; `AlibabaCloud` (or a sub-provider) for public ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     /// Encoding of `CommandContent` in the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_encoding: Option<String>,
@@ -106,8 +112,46 @@ pub struct Command {
     pub latest: bool,
     /// Parameter names parsed from the content.
     pub parameter_names: ParameterNames,
+    /// Definitions of the parameters (public commands; empty for own ones).
+    pub parameter_definitions: ParameterDefinitions,
     /// Tags.
     pub tags: Tags,
+}
+
+/// `ParameterDefinitions.ParameterDefinition[]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ParameterDefinitions {
+    /// The definitions.
+    #[serde(rename = "ParameterDefinition")]
+    pub parameter_definition: Vec<ParameterDefinition>,
+}
+
+/// One parameter definition of a public command.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ParameterDefinition {
+    /// Name.
+    pub parameter_name: String,
+    /// Description.
+    pub description: String,
+    /// Default value.
+    pub default_value: String,
+    /// Pattern the value must match.
+    pub pattern_regex: String,
+    /// Whether a value is required.
+    pub required: bool,
+    /// `PossibleValues.PossibleValue[]`.
+    pub possible_values: PossibleValues,
+}
+
+/// `PossibleValues.PossibleValue[]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PossibleValues {
+    /// The values.
+    #[serde(rename = "PossibleValue")]
+    pub possible_value: Vec<String>,
 }
 
 impl Action for DescribeCommands {

@@ -18,9 +18,18 @@ pub struct DescribeInvocations {
     /// Tasks of one command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_id: Option<CommandId>,
+    /// Tasks of commands with this name; ignored with `InstanceId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_name: Option<String>,
+    /// Tasks of commands of this type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_type: Option<String>,
     /// Tasks of one instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<InstanceId>,
+    /// Filter on repeat mode; ignored with `InstanceId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_mode: Option<String>,
     /// Aggregate status filter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoke_status: Option<String>,

@@ -44,6 +44,12 @@ pub struct InvokeCommand {
     /// `Process` or `ProcessTree`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_mode: Option<String>,
+    /// Container to run in (accepted and shown; the sandbox runs on the instance itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    /// Container to run in, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
     /// Idempotency token, ASCII ≤ 64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,

@@ -21,7 +21,10 @@ pub use describe_cloud_assistant_status::{
     AssistantStatusSet, DescribeCloudAssistantStatus, DescribeCloudAssistantStatusResponse,
     InstanceCloudAssistantStatus,
 };
-pub use describe_commands::{Command, Commands, DescribeCommands, DescribeCommandsResponse};
+pub use describe_commands::{
+    Command, Commands, DescribeCommands, DescribeCommandsResponse, ParameterDefinition,
+    ParameterDefinitions, PossibleValues,
+};
 pub use describe_instances::{
     DescribeInstances, DescribeInstancesResponse, Instance, Instances, IpAddresses, VpcAttributes,
 };

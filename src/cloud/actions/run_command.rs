@@ -62,6 +62,15 @@ pub struct RunCommand {
     /// `Process` or `ProcessTree`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_mode: Option<String>,
+    /// Bootstrap command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launcher: Option<String>,
+    /// Container to run in (accepted and shown; the sandbox runs on the instance itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    /// Container to run in, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
     /// Idempotency token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
