@@ -7,4 +7,5 @@
 #![forbid(unsafe_code)]
 
 pub mod cloud;
+pub mod plan;
 pub mod runbook;

@@ -239,10 +239,12 @@ pub enum Kind {
         text: String,
     },
     /// A count or percentage that does not parse or is out of range.
-    #[error("invalid {subject} `{text}`")]
+    #[error("{subject} must be {expected}, found `{text}`")]
     BadAmount {
-        /// What the amount is for, e.g. "`concurrency`".
+        /// What the amount is for, e.g. "`rate_control.concurrency`".
         subject: String,
+        /// What it must be.
+        expected: String,
         /// The value as written.
         text: String,
     },
@@ -327,6 +329,15 @@ pub enum Kind {
         step: String,
         /// The dependency.
         dep: String,
+    },
+
+    /// A setting that is valid elsewhere but not here.
+    #[error("{what} is not allowed in {place}")]
+    NotAllowed {
+        /// The setting, e.g. "`on_failure: rollback`".
+        what: String,
+        /// Where, e.g. "a rollback step".
+        place: String,
     },
 
     // ---- variables and overrides ----
@@ -418,6 +429,7 @@ impl Kind {
             Self::NoTargets { .. } => "runbook::no-targets",
             Self::RollbackWithoutSteps { .. } => "runbook::rollback-without-steps",
             Self::RollbackDependency { .. } => "runbook::rollback-dependency",
+            Self::NotAllowed { .. } => "runbook::not-allowed",
             Self::UndeclaredVar { .. } => "vars::undeclared",
             Self::BadVarOverride { .. } => "vars::bad-override",
             Self::SecretOverride { .. } => "vars::secret-override",

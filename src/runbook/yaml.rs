@@ -48,6 +48,13 @@ pub const MAX_DEPTH: usize = 64;
 /// The largest file the loader reads, in bytes.
 pub const MAX_FILE_SIZE: usize = 16 * 1024 * 1024;
 
+/// YAML 1.1 spellings of booleans, which YAML 1.2 (and this tool) reads as strings. Where a
+/// boolean is expected they are rejected with a help line, never read as `true` or `false`.
+pub const YAML11_BOOLS: &[&str] = &[
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+    "OFF",
+];
+
 /// The YAML 1.2 core schema tag prefix (`!!` expands to it).
 const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
@@ -661,9 +668,21 @@ impl<'t> Builder<'t> {
         let info = error.info();
         // A tab is worth its own message wherever the parser noticed it: in indentation, or
         // as the "whitespace" after a `:` or `-` that the parser refused.
+        // The parser sometimes notices a tab that starts the next line while still on this
+        // one, so look ahead a little too.
         let near_tab = text[line_start..(at + 1).min(line_end)]
             .rfind('\t')
-            .map(|i| line_start + i);
+            .map(|i| line_start + i)
+            .or_else(|| {
+                if !info.contains("tab") {
+                    return None;
+                }
+                let ahead = &text[at..(at + 200).min(text.len())];
+                ahead
+                    .char_indices()
+                    .find(|(_, c)| *c == '\t')
+                    .map(|(i, _)| at + i)
+            });
         if let Some(tab) = indent_tab.or(near_tab.filter(|_| {
             info.contains("tab") || info.contains("whitespace") || info.contains("token")
         })) {
@@ -694,7 +713,7 @@ impl<'t> Builder<'t> {
                 "check the indentation of this line: the keys of one mapping, and the `-` of one \
                  sequence, start in the same column",
             )
-        } else if info.contains("cannot start any token") {
+        } else if info.contains("cannot start any token") || info.contains("unexpected character") {
             Some("quote the value; `@` and `` ` `` cannot start a plain YAML value")
         } else if info.contains("unknown anchor") {
             Some("define the anchor (`&name`) before using the alias (`*name`)")
