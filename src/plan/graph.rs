@@ -5,7 +5,7 @@
 //! written first runs first, in every process (case B16; petgraph's `toposort` gives another,
 //! equally valid order). Cycles are found with petgraph's `tarjan_scc` and reported as a path
 //! in dependency direction from the component's first step in file order, every edge labelled.
-//! The loader calls [`check`] so `validate` reports these before any API call; `plan` calls
+//! The loader calls `check` so `validate` reports these before any API call; `plan` calls
 //! [`order`] and [`stages`] on the validated steps.
 
 use std::cmp::Reverse;

@@ -4,7 +4,7 @@
 //! This module owns the wording of every loader message, its help line and its machine form
 //! (`validate --format json`). It does not decide what is wrong; `yaml`, `load` and
 //! `plan::graph` do, and build a `Diagnostic` here. Messages are lower-case fragments with names
-//! in backticks; counts go through [`suggest::count`](crate::runbook::suggest).
+//! in backticks; counts go through `suggest::count`.
 
 use std::fmt;
 use std::path::Path;

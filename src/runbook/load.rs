@@ -1807,3 +1807,348 @@ fn locate_regex_error(pattern: &str, error: &regex::Error) -> (String, std::ops:
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runbook::diagnostic::line_col;
+    use proptest::prelude::*;
+
+    const HEAD: &str = "version: 1\nname: demo\ntargets: {instances: [i-abc]}\n";
+
+    fn load_text(text: &str) -> Result<Runbook, Diagnostics> {
+        load_str(Path::new("runbook.yaml"), text, &VarOverrides::new())
+    }
+
+    /// `line:col: message` of every problem in `text`.
+    fn problems(text: &str) -> Vec<String> {
+        match load_text(text) {
+            Ok(_) => Vec::new(),
+            Err(all) => all
+                .errors
+                .iter()
+                .map(|d| {
+                    let (line, col) = line_col(text, d.span().map_or(0, |s| s.offset()));
+                    format!("{line}:{col}: {d}")
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn durations() {
+        let table: &[(&str, Option<u64>)] = &[
+            ("90", Some(90)),
+            ("90s", Some(90)),
+            ("10m", Some(600)),
+            ("1h", Some(3600)),
+            ("1h30m", Some(5400)),
+            ("2h0m5s", Some(7205)),
+            (" 10m ", Some(600)),
+            ("", None),
+            ("10", Some(10)),
+            ("1.5h", None),
+            ("10 m", None),
+            ("10min", None),
+            ("30m1h", None),
+            ("1h1h", None),
+            ("h", None),
+            ("-5", None),
+            ("99999999999999999999h", None),
+        ];
+        for (text, expected) in table {
+            assert_eq!(parse_duration(text), *expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn frequencies() {
+        // (frequency, the suggested spelling when it is a 5-field crontab)
+        let table: &[(&str, Option<&str>)] = &[
+            ("0 */12 * * *", Some("0 0 */12 * * ?")),
+            ("30 2 * * 1-5", Some("0 30 2 ? * 1-5")),
+            ("30 2 1 * 1", Some("0 30 2 1 * 1")),
+            (
+                "0 */12 * * * Asia/Shanghai",
+                Some("0 0 */12 * * ? Asia/Shanghai"),
+            ),
+            ("0 0 */12 * * ? Asia/Shanghai", None),
+            ("0 0 9 * * ? GMT+8:00", None),
+            ("0 15 10 ? * 6L", None),
+            ("0 0 12 * * ? 2030", None),
+            ("rate(5m)", None),
+            ("at(2025-06-01 12:00:00)", None),
+        ];
+        for (expr, suggestion) in table {
+            let text = Text {
+                value: (*expr).to_owned(),
+                span: SourceSpan::from((0, expr.len())),
+                style: yaml::ScalarStyle::Plain,
+                tagged_str: false,
+            };
+            let problem = check_frequency(&text);
+            let help = problem
+                .as_ref()
+                .and_then(|d| d.help_text().map(ToOwned::to_owned));
+            match suggestion {
+                Some(s) => assert!(
+                    help.as_deref()
+                        .is_some_and(|h| h.ends_with(&format!("did you mean `{s}`?"))),
+                    "{expr}: {help:?}"
+                ),
+                None => assert!(problem.is_none(), "{expr}: {help:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn step_problems_with_line_and_column() {
+        let table: &[(&str, &[&str])] = &[
+            (
+                "  - name: a\n    script: x\n    timeout: 5\n",
+                &["7:14: timeout `5` is below the minimum of 10 seconds"],
+            ),
+            (
+                "  - name: a\n    script: x\n    timeout: 90\n    retries: 2\n",
+                &[],
+            ),
+            (
+                "  - name: a\n    script: x\n    on_failure: rollback\n",
+                &[
+                    "7:17: step `a` has `on_failure: rollback`, but the runbook has no `rollback` steps",
+                ],
+            ),
+            (
+                "  - name: a\n    script: x\n  - name: b\n    script: y\n    depends_on: [a, c]\n",
+                &["9:21: step `b` depends on unknown step `c`"],
+            ),
+            (
+                "  - name: a\n    script: x\n    type: RunShellscript\n",
+                &["7:11: unknown script type `RunShellscript`"],
+            ),
+            (
+                "  - name: a\n    script: x\n    outputs: {n: {regex: '(a'}}\n",
+                &["7:27: invalid regex: unclosed group"],
+            ),
+            (
+                "  - name: a\n    script: x\n    continue_on_error: yes\n",
+                &["7:5: unknown key `continue_on_error` in step `a`"],
+            ),
+            (
+                "  - name: a\n    script: x\n    targets: {instances: [i-abc, i-abc]}\n",
+                &["7:34: `targets.instances` of step `a` lists `i-abc` twice"],
+            ),
+            (
+                "  - name: a\n    script: x\n    success: {min_success: 150%}\n",
+                &[
+                    "7:28: `success.min_success` of step `a` must be a number of instances or a percentage from `0%` to `100%`, found `150%`",
+                ],
+            ),
+            (
+                "  - name: a\n    script: x\n    when: '{{ true }}'\n    retries: 3\n",
+                &[],
+            ),
+        ];
+        for (steps, expected) in table {
+            let text = format!("{HEAD}steps:\n{steps}");
+            assert_eq!(problems(&text), *expected, "{steps}");
+        }
+    }
+
+    #[test]
+    fn exact_spans() {
+        // (runbook, the source text the first diagnostic labels)
+        let table: &[(&str, &str)] = &[
+            (
+                "steps:\n  - name: a\n    script: x\n    timeout: 10 minutes\n",
+                "10 minutes",
+            ),
+            ("steps:\n  - name: a\n    scirpt: x\n", "scirpt"),
+            (
+                "steps:\n  - name: a\n    script: x\n    depends_on: [a]\n",
+                "a",
+            ),
+            // Inside a regex: the unclosed `(` itself.
+            (
+                "steps:\n  - name: a\n    script: x\n    success: {output_matches: 'ok|(fail'}\n",
+                "(",
+            ),
+            // Inside a literal block, on its second line.
+            (
+                "steps:\n  - name: a\n    script: x\n    success:\n      output_matches: |-\n        ok\n        [fail\n",
+                "[",
+            ),
+        ];
+        for (body, labelled) in table {
+            let text = format!("{HEAD}{body}");
+            let all = load_text(&text).expect_err("a problem");
+            let span = all.errors[0].span().expect("a span");
+            assert_eq!(
+                &text[span.offset()..span.offset() + span.len()],
+                *labelled,
+                "{body}"
+            );
+        }
+        // And one in bytes: `timeout` of the step on line 7 starts at byte 98.
+        let text = format!("{HEAD}steps:\n  - name: a\n    script: x\n    timeout: 5s\n");
+        let all = load_text(&text).expect_err("too short");
+        assert_eq!(all.errors[0].span(), Some(SourceSpan::from((98, 2))));
+    }
+
+    #[test]
+    fn every_problem_in_a_file_is_reported() {
+        let text = "version: 2\nname: Bad Name\ntargets: {instances: [web-1]}\nsteps:\n  - name: a\n    \
+                    script: x\n    retries: 99\n    timeout: 1s\n  - name: a\n    script: y\n";
+        assert_eq!(
+            problems(text),
+            [
+                "1:10: unsupported runbook version `2`",
+                "2:7: invalid runbook name `Bad Name`",
+                "3:23: invalid instance id `web-1`",
+                "7:14: `retries` of step `a` must be from 0 to 10, found 99",
+                "8:14: timeout `1s` is below the minimum of 10 seconds",
+                "9:11: duplicate step `a`",
+            ]
+        );
+    }
+
+    #[test]
+    fn helps() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "steps:\n  - name: a\n    script: x\n    continue_on_error: yes\n",
+                "write `on_failure: continue` to let dependent steps run after a failure (the \
+                 policies are `abort`, `continue` and `rollback`); and `yes` is not a boolean \
+                 here: booleans are `true` or `false`",
+            ),
+            (
+                "steps:\n  - name: compile\n    script: x\n  - name: t\n    script: y\n    depends_on: [compille]\n",
+                "did you mean `compile`?",
+            ),
+            (
+                "vars:\n  a-b: 1\nsteps:\n  - name: a\n    script: x\n",
+                "a variable name uses letters, digits and `_`, and does not start with a digit; did you mean `a_b`?",
+            ),
+            (
+                "steps:\n  - name: Check Disk\n    script: x\n",
+                "a step name uses lower-case letters, digits, `-` and `_`, starts with a letter or digit, and has at most 64 characters; did you mean `check-disk`?",
+            ),
+            (
+                "steps:\n  - name: a\n    script: x\n    output_encoding: shift-jis2\n",
+                "did you mean `shift_jis`?",
+            ),
+        ];
+        for (body, help) in cases {
+            let all = load_text(&format!("{HEAD}{body}")).expect_err("a problem");
+            assert_eq!(all.errors[0].help_text(), Some(*help), "{body}");
+        }
+    }
+
+    #[test]
+    fn script_spans_map_template_offsets_back() {
+        let text = format!(
+            "{HEAD}steps:\n  - name: a\n    script: |\n      echo one\n      echo {{{{ two }}}}\n"
+        );
+        let runbook = load_text(&text).expect("valid");
+        let script = &runbook.steps[0].script;
+        let at = script.text.find("{{").expect("a template");
+        let span = yaml::value_span(&runbook.source.text, script.span, at..at + 9);
+        assert_eq!(
+            &text[span.offset()..span.offset() + span.len()],
+            "{{ two }}"
+        );
+        assert_eq!(line_col(&text, span.offset()), (8, 12));
+    }
+
+    #[test]
+    fn machine_form() {
+        let all = load_text(&format!(
+            "{HEAD}steps:\n  - name: a\n    script: x\n    retries: x\n"
+        ))
+        .expect_err("a problem");
+        let json = all.to_json();
+        assert_eq!(json[0]["path"], "runbook.yaml");
+        assert_eq!(
+            (json[0]["line"].clone(), json[0]["column"].clone()),
+            (7.into(), 14.into())
+        );
+        assert_eq!(
+            (json[0]["end_line"].clone(), json[0]["end_column"].clone()),
+            (7.into(), 15.into())
+        );
+        assert_eq!(json[0]["code"], "runbook::wrong-type");
+    }
+
+    #[test]
+    fn undeclared_overrides_suggest_the_nearest_variable() {
+        let text = format!("{HEAD}vars:\n  package: x\nsteps:\n  - name: a\n    script: x\n");
+        let overrides = VarOverrides::new().var("pakage=y");
+        let all = load_str(Path::new("r.yaml"), &text, &overrides).expect_err("undeclared");
+        assert_eq!(
+            all.errors[0].to_string(),
+            "`--var` sets undeclared variable `pakage`"
+        );
+        assert_eq!(all.errors[0].help_text(), Some("did you mean `package`?"));
+    }
+
+    /// Fragments to build random, mostly-YAML runbooks from.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("version: 1\n".to_owned()),
+            Just("name: demo\n".to_owned()),
+            Just("targets: {instances: [i-abc], tags: {a: b}}\n".to_owned()),
+            Just("steps:\n".to_owned()),
+            Just("rollback:\n".to_owned()),
+            Just("  - name: a\n".to_owned()),
+            Just("  - name: b\n    depends_on: [a, b, c]\n".to_owned()),
+            Just("    script: |\n      echo {{ x }}\n".to_owned()),
+            Just("    script_file: nope.sh\n".to_owned()),
+            Just("    timeout: 5\n".to_owned()),
+            Just("    on_failure: rollback\n".to_owned()),
+            Just(
+                "    success: {exit_codes: [0, x], output_matches: '(', min_success: 101%}\n"
+                    .to_owned()
+            ),
+            Just("    outputs: {o: {regex: '[' }}\n".to_owned()),
+            Just("vars: {a: &x [1, *x], b: {secret: true}}\n".to_owned()),
+            Just("schedule: {frequency: '* * * * *'}\n".to_owned()),
+            Just("<<: {a: 1}\n".to_owned()),
+            Just("\t\n".to_owned()),
+            Just("---\n".to_owned()),
+            Just("\"unterminated\n".to_owned()),
+            "[ -~\\n\\t]{0,20}",
+            "\\PC{0,8}",
+        ]
+    }
+
+    proptest! {
+        /// Any text gives a runbook or diagnostics, never a panic, and every span lies inside
+        /// the text on character boundaries.
+        #[test]
+        fn any_text_loads_or_fails_cleanly(text in "\\PC{0,200}") {
+            check_no_panic(&text);
+        }
+
+        #[test]
+        fn runbook_like_text_loads_or_fails_cleanly(parts in proptest::collection::vec(fragment(), 0..16)) {
+            check_no_panic(&parts.concat());
+        }
+    }
+
+    fn check_no_panic(text: &str) {
+        if let Err(all) = load_text(text) {
+            assert!(!all.is_empty());
+            for d in &all {
+                if let (Some(span), None) = (d.span(), d.own_source()) {
+                    let end = span.offset() + span.len();
+                    assert!(end <= text.len(), "{span:?} past the end of {text:?}");
+                    assert!(text.is_char_boundary(span.offset()) && text.is_char_boundary(end));
+                }
+            }
+            let mut out = String::new();
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+                .render_report(&mut out, &all)
+                .expect("renders");
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! descriptions, defaults and examples.
 //!
 //! Two things are generated from this table and nothing else: the JSON Schema
-//! (`schemas/runbook.schema.json`, [`json`]) that editors use for hover and completion, and the
+//! (`schemas/runbook.schema.json`, [`json()`]) that editors use for hover and completion, and the
 //! set of keys the decoder in `raw` accepts, with its "did you mean" suggestions for unknown
 //! ones. Checking values (durations, names, regexes) is `load`'s job, not this table's.
 

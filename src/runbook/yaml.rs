@@ -670,16 +670,17 @@ impl<'t> Builder<'t> {
         // as the "whitespace" after a `:` or `-` that the parser refused.
         // The parser sometimes notices a tab that starts the next line while still on this
         // one, so look ahead a little too.
-        let near_tab = text[line_start..(at + 1).min(line_end)]
+        let here_end = (at + text[at..].chars().next().map_or(0, char::len_utf8)).min(line_end);
+        let near_tab = text[line_start..here_end.max(line_start)]
             .rfind('\t')
             .map(|i| line_start + i)
             .or_else(|| {
                 if !info.contains("tab") {
                     return None;
                 }
-                let ahead = &text[at..(at + 200).min(text.len())];
-                ahead
+                text[at..]
                     .char_indices()
+                    .take_while(|(i, _)| *i < 200)
                     .find(|(_, c)| *c == '\t')
                     .map(|(i, _)| at + i)
             });
@@ -800,10 +801,10 @@ impl Scalar {
     /// Maps `range` inside [`Scalar::text`] to a span in `source`, for this scalar written at
     /// `span`; see [`value_span`] for how exact it is.
     pub fn source_span(&self, source: &str, span: SourceSpan, range: Range<usize>) -> SourceSpan {
-        let lo = span.offset().min(source.len());
-        let hi = (span.offset() + span.len()).min(source.len());
-        let start = range.start.min(self.text.len());
-        let end = range.end.clamp(start, self.text.len());
+        let lo = floor_boundary(source, span.offset());
+        let hi = floor_boundary(source, span.offset() + span.len()).max(lo);
+        let start = floor_boundary(&self.text, range.start);
+        let end = floor_boundary(&self.text, range.end).max(start);
         let map = |offset: usize| self.source_offset(source, lo, hi, offset).clamp(lo, hi);
         let from = map(start);
         let to = if end == start {
@@ -942,6 +943,15 @@ impl Scalar {
         }
         s.min(hi)
     }
+}
+
+/// The largest character boundary of `text` at or before `i` (and at most its length).
+fn floor_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// Where a block scalar's first content line starts within its span's text `slice`: the span
@@ -1203,6 +1213,32 @@ mod tests {
             value_span(text, value.span, 2..4),
             SourceSpan::from((11, 2))
         );
+    }
+
+    proptest::proptest! {
+        /// Mapping any range of any scalar's value never panics and stays inside its span.
+        #[test]
+        fn value_spans_stay_inside_the_scalar(
+            body in "[a-z é{}\\\\'\"\n]{0,30}",
+            style in 0usize..5,
+            from in 0usize..40,
+            len in 0usize..40,
+        ) {
+            let indented = body.replace('\n', "\n  ");
+            let text = match style {
+                0 => format!("s: x{}\n", body.replace(['\n', '\'', '"', '{', '}'], " ")),
+                1 => format!("s: '{}'\n", indented.replace('\'', "''")),
+                2 => format!("s: \"{}\"\n", indented.replace('\\', "\\\\").replace('"', "\\\"")),
+                3 => format!("s: |\n  {indented}\n"),
+                _ => format!("s: >\n  {indented}\n"),
+            };
+            let Some(root) = parse(&text).root else { return Ok(()) };
+            let Some(value) = root.get("s") else { return Ok(()) };
+            let Some(scalar) = value.as_scalar() else { return Ok(()) };
+            let span = scalar.source_span(&text, value.span, from..from + len);
+            proptest::prop_assert!(span.offset() >= value.span.offset());
+            proptest::prop_assert!(span.offset() + span.len() <= value.span.offset() + value.span.len());
+        }
     }
 
     #[derive(Debug, serde::Deserialize, PartialEq)]
