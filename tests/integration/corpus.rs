@@ -29,7 +29,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
         .filter(|p| {
             !p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("_"))
+                .is_some_and(|n| n.to_string_lossy().starts_with('_'))
         })
         .collect();
     files.sort();
@@ -254,7 +254,10 @@ fn full_format_resolves_every_field() {
     let runbook = load_valid("full-format.yaml");
     assert_eq!(runbook.name.as_str(), "patch-web");
     assert_eq!(
-        runbook.region.as_ref().map(|r| r.as_str()),
+        runbook
+            .region
+            .as_ref()
+            .map(ecs_runbook::cloud::RegionId::as_str),
         Some("cn-hangzhou")
     );
     assert_eq!(runbook.hash.len(), 64);
@@ -288,7 +291,7 @@ fn full_format_resolves_every_field() {
         panic!("three steps")
     };
     // Defaults apply where the step says nothing.
-    assert_eq!(check.timeout, Duration::from_secs(600));
+    assert_eq!(check.timeout, Duration::from_mins(10));
     assert_eq!(check.working_dir.as_deref(), Some("/root"));
     assert_eq!(check.username.as_deref(), Some("root"));
     assert_eq!(check.command_type, CommandType::RunShellScript);
@@ -305,7 +308,7 @@ fn full_format_resolves_every_field() {
         Some("42".to_owned())
     );
     // The step's own values win; rate control merges field by field.
-    assert_eq!(patch.timeout, Duration::from_secs(5400));
+    assert_eq!(patch.timeout, Duration::from_mins(90));
     assert_eq!(patch.retries, 1);
     assert_eq!(patch.on_failure, OnFailure::Rollback);
     assert_eq!(patch.rate_control.concurrency, Some(Amount::Count(1)));
@@ -340,7 +343,7 @@ fn full_format_resolves_every_field() {
     // A step's own targets replace the default ones; an alias reuses a value.
     assert_eq!(report.targets.instances.len(), 1);
     assert!(report.targets.tags.is_empty());
-    assert_eq!(report.timeout, Duration::from_secs(1800));
+    assert_eq!(report.timeout, Duration::from_mins(30));
     assert_eq!(report.command_type, CommandType::RunPowerShellScript);
     assert_eq!(
         runbook
