@@ -243,13 +243,10 @@ fn b16_order_and_stages() {
     assert_eq!(graph::ancestors(&runbook.steps, 3), [0, 1, 2]);
 }
 
-/// Every field of the format, with defaults and overrides applied.
+/// Every top-level field of the format.
 #[test]
-fn full_format_resolves_every_field() {
-    use std::time::Duration;
-
-    use ecs_runbook::cloud::status::CommandType;
-    use ecs_runbook::runbook::model::{Amount, OnFailure, ScriptOrigin, SecretSource, VarValue};
+fn full_format_resolves_every_runbook_field() {
+    use ecs_runbook::runbook::model::{SecretSource, VarValue};
 
     let runbook = load_valid("full-format.yaml");
     assert_eq!(runbook.name.as_str(), "patch-web");
@@ -286,7 +283,17 @@ fn full_format_resolves_every_field() {
         }
         other => panic!("a secret, found {other:?}"),
     }
+}
 
+/// Every step field of the format, with defaults and overrides applied.
+#[test]
+fn full_format_resolves_every_step_field() {
+    use std::time::Duration;
+
+    use ecs_runbook::cloud::status::CommandType;
+    use ecs_runbook::runbook::model::{Amount, OnFailure, ScriptOrigin};
+
+    let runbook = load_valid("full-format.yaml");
     let [check, patch, report] = &runbook.steps[..] else {
         panic!("three steps")
     };
