@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-/// A small, seedable pseudo-random source (SplitMix64). Not for cryptography.
+/// A small, seedable pseudo-random source (`SplitMix64`). Not for cryptography.
 #[derive(Debug, Clone)]
 pub struct Jitter(u64);
 
@@ -39,12 +39,19 @@ impl Jitter {
 
     /// A value in `0..bound` (0 when `bound` is 0).
     pub fn below(&mut self, bound: u64) -> u64 {
-        if bound == 0 { 0 } else { self.next_u64() % bound }
+        if bound == 0 {
+            0
+        } else {
+            self.next_u64() % bound
+        }
     }
 
     /// A fraction in `[0, 1)`.
     pub fn fraction(&mut self) -> f64 {
-        #[expect(clippy::cast_precision_loss, reason = "53 random bits fit an f64 exactly")]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "53 random bits fit an f64 exactly"
+        )]
         let value = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         value
     }
@@ -94,7 +101,7 @@ mod tests {
         let got: Vec<u128> = Backoff::new(
             Duration::from_millis(100),
             2.0,
-            Duration::from_millis(1000),
+            Duration::from_secs(1),
             None,
         )
         .take(6)

@@ -75,9 +75,9 @@ pub struct SignInput<'a> {
     pub action: &'a str,
     /// The region of the resources.
     pub region: &'a str,
-    /// AccessKey id.
+    /// `AccessKey` id.
     pub access_key_id: &'a str,
-    /// AccessKey secret; only used as the HMAC key.
+    /// `AccessKey` secret; only used as the HMAC key.
     pub access_key_secret: &'a str,
     /// STS token, signed as the `SecurityToken` parameter when present.
     pub security_token: Option<&'a str>,
@@ -182,7 +182,7 @@ mod tests {
         ])
     }
 
-    /// Reference §2.5 vector 3: POST CreateCommand with spaces, an en dash and CJK in the name.
+    /// Reference §2.5 vector 3: POST `CreateCommand` with spaces, an en dash and CJK in the name.
     #[test]
     fn official_sdk_vector_3_create_command() {
         let mut p = sdk_common(
@@ -192,7 +192,10 @@ mod tests {
             "CreateCommand",
         );
         p.extend(params(&[
-            ("Name", "Disk check \u{2013} \u{c4}\u{d6} \u{78c1}\u{76d8} v1"),
+            (
+                "Name",
+                "Disk check \u{2013} \u{c4}\u{d6} \u{78c1}\u{76d8} v1",
+            ),
             ("Type", "RunShellScript"),
             ("ContentEncoding", "Base64"),
             ("Timeout", "120"),
@@ -216,7 +219,7 @@ mod tests {
         );
     }
 
-    /// Reference §2.5 vector 4: InvokeCommand with two instances and JSON `Parameters`.
+    /// Reference §2.5 vector 4: `InvokeCommand` with two instances and JSON `Parameters`.
     #[test]
     fn official_sdk_vector_4_invoke_command() {
         let mut p = sdk_common(
@@ -287,7 +290,10 @@ mod tests {
         let mut p = b01_common("CreateCommand");
         p.extend(params(&[
             ("Name", "nightly backup *~"),
-            ("Description", "it's (nightly)! \u{591c}\u{95f4}\u{5907}\u{4efd}"),
+            (
+                "Description",
+                "it's (nightly)! \u{591c}\u{95f4}\u{5907}\u{4efd}",
+            ),
             ("Type", "RunShellScript"),
             ("CommandContent", "ZGYgLWggLyA+PiB+L2Rpc2sudHh0ICMgb2s/Cg=="),
             ("WorkingDir", "/opt/app data"),
@@ -302,10 +308,16 @@ mod tests {
             get,
             "GET&%2F&AccessKeyId%3Dtestid%26Action%3DCreateCommand%26CommandContent%3DZGYgLWggLyA%252BPiB%252BL2Rpc2sudHh0ICMgb2s%252FCg%253D%253D%26Description%3Dit%2527s%2520%2528nightly%2529%2521%2520%25E5%25A4%259C%25E9%2597%25B4%25E5%25A4%2587%25E4%25BB%25BD%26Format%3DJSON%26Name%3Dnightly%2520backup%2520%252A~%26RegionId%3Dcn-hangzhou%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf%26SignatureVersion%3D1.0%26Timeout%3D600%26Timestamp%3D2025-06-01T12%253A00%253A00Z%26Type%3DRunShellScript%26Version%3D2014-05-26%26WorkingDir%3D%252Fopt%252Fapp%2520data"
         );
-        assert_eq!(signature("testsecret", &get), "IQhab1XSxBpJrGcwrP8iF6Dbo3k=");
+        assert_eq!(
+            signature("testsecret", &get),
+            "IQhab1XSxBpJrGcwrP8iF6Dbo3k="
+        );
         let post = string_to_sign("POST", &p);
         assert_eq!(post.strip_prefix("POST"), get.strip_prefix("GET"));
-        assert_eq!(signature("testsecret", &post), "y/KfT+EchAn+K6v0w7z33Z7qdyA=");
+        assert_eq!(
+            signature("testsecret", &post),
+            "y/KfT+EchAn+K6v0w7z33Z7qdyA="
+        );
 
         let chars = [
             (" ", "%20"),
@@ -331,7 +343,7 @@ mod tests {
         }
     }
 
-    /// Case B01, second vector: a scheduled InvokeCommand.
+    /// Case B01, second vector: a scheduled `InvokeCommand`.
     #[test]
     fn b01_scheduled_invoke() {
         let mut p = b01_common("InvokeCommand");
@@ -345,7 +357,8 @@ mod tests {
             ("ClientToken", "rb-nightly-20250601-step1"),
         ]));
         assert!(
-            canonical_query(&p).contains("Frequency=0%200%209%20%3F%20%2A%20MON-FRI%20Asia%2FShanghai")
+            canonical_query(&p)
+                .contains("Frequency=0%200%209%20%3F%20%2A%20MON-FRI%20Asia%2FShanghai")
         );
         let sig = signature("testsecret", &string_to_sign("GET", &p));
         assert_eq!(sig, "VlJWNkUjih05+ub2ahAiPoo34U0=");
@@ -381,7 +394,10 @@ mod tests {
             .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
             .collect();
         let sts = format!("GET&%2F&{}", percent_encode(&query.join("&")));
-        assert_eq!(signature("testsecret", &sts), "xSimNLCgPYgqbEaLWSex6mV8kW4=");
+        assert_eq!(
+            signature("testsecret", &sts),
+            "xSimNLCgPYgqbEaLWSex6mV8kW4="
+        );
     }
 
     #[test]

@@ -4,10 +4,6 @@
 //! service is shown as it is instead of failing to decode. "Finished" never means "succeeded":
 //! gates check each instance's exit code and output (reference §6).
 
-
-
-
-
 /// Declares a string enum with an `Unknown(String)` catch-all and serde as its wire spelling.
 macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),* $(,)? }) => {
@@ -185,7 +181,7 @@ impl InvocationStatus {
 }
 
 string_enum!(
-    /// Instance `Status` in DescribeInstances.
+    /// Instance `Status` in `DescribeInstances`.
     InstanceStatus {
         /// Being created.
         Pending => "Pending",
@@ -260,10 +256,17 @@ mod tests {
             (&[S::Failed, S::Cancelled], InvocationStatus::Failed),
             (&[S::Cancelled, S::Terminated], InvocationStatus::Stopped),
             (&[S::Success, S::Failed], InvocationStatus::PartialFailed),
-            (&[S::Success, S::Timeout, S::Cancelled], InvocationStatus::PartialFailed),
+            (
+                &[S::Success, S::Timeout, S::Cancelled],
+                InvocationStatus::PartialFailed,
+            ),
         ];
         for (states, expected) in cases {
-            assert_eq!(&InvocationStatus::aggregate(states.iter()), expected, "{states:?}");
+            assert_eq!(
+                &InvocationStatus::aggregate(states.iter()),
+                expected,
+                "{states:?}"
+            );
         }
     }
 

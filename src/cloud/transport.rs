@@ -125,7 +125,10 @@ impl ClientBuilder {
             .unwrap_or_else(|| regional_endpoint(&self.region))
             .trim_end_matches('/')
             .to_owned();
-        let jitter = self.retry.seed.map_or_else(Jitter::from_entropy, Jitter::seeded);
+        let jitter = self
+            .retry
+            .seed
+            .map_or_else(Jitter::from_entropy, Jitter::seeded);
         Client {
             http,
             endpoint,
@@ -144,7 +147,10 @@ impl ClientBuilder {
 /// The read timeout of an action, as the official SDK sets it (reference §2.7).
 fn read_timeout(action: &str) -> Duration {
     match action {
-        "DescribeInstances" | "InstallCloudAssistant" | "StopInvocation" | "RunCommand"
+        "DescribeInstances"
+        | "InstallCloudAssistant"
+        | "StopInvocation"
+        | "RunCommand"
         | "StartInstance" => Duration::from_secs(10),
         _ => Duration::from_secs(16),
     }
@@ -186,8 +192,7 @@ impl Client {
                 Ok(response) => return Ok(response),
                 Err(error) => error,
             };
-            if attempt >= self.retry.max_retries || !error.is_retryable() || !request.may_retry()
-            {
+            if attempt >= self.retry.max_retries || !error.is_retryable() || !request.may_retry() {
                 return Err(error);
             }
             let delay = match &error {
@@ -214,9 +219,7 @@ impl Client {
                 *stats.retries.entry(A::NAME).or_default() += 1;
             }
         }
-        let timestamp = chrono::Utc::now()
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string();
+        let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let nonce = self.nonce();
         let signed = sign::sign_request(
             &SignInput {
@@ -229,7 +232,7 @@ impl Client {
                     .credential
                     .security_token
                     .as_ref()
-                    .map(|t| t.expose()),
+                    .map(super::credential::Secret::expose),
                 timestamp: &timestamp,
                 nonce: &nonce,
             },
