@@ -138,6 +138,13 @@ pub fn load_with(path: &Path, overrides: &VarOverrides) -> Result<Runbook, Diagn
 /// Loads runbook text as if read from `path` (which names it in diagnostics and anchors
 /// `script_file` and secret `file` paths), applying `overrides`.
 pub fn load_str(path: &Path, text: &str, overrides: &VarOverrides) -> Result<Runbook, Diagnostics> {
+    let mut hash = String::with_capacity(64);
+    for byte in Sha256::digest(text.as_bytes()) {
+        write!(hash, "{byte:02x}").expect("writing to a String");
+    }
+    // Spans are offsets into the text without its byte-order mark, so that every renderer
+    // counts columns the same way; the hash is of the whole file.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let source = SourceFile {
         path: path.to_owned(),
         text: Arc::from(text),
@@ -152,7 +159,7 @@ pub fn load_str(path: &Path, text: &str, overrides: &VarOverrides) -> Result<Run
             base: path.parent().map(Path::to_owned).unwrap_or_default(),
             errors: &mut errors,
         };
-        loader.runbook(&raw, overrides, source.clone())
+        loader.runbook(&raw, overrides, source.clone(), hash)
     });
     match runbook {
         Some(runbook) if errors.is_empty() => Ok(runbook),
@@ -250,6 +257,7 @@ impl Loader<'_> {
         raw: &RawRunbook,
         overrides: &VarOverrides,
         source: SourceFile,
+        hash: String,
     ) -> Runbook {
         let version = raw.version.as_ref().map_or(1, |v| self.version(v));
         let name = match &raw.name {
@@ -303,10 +311,6 @@ impl Loader<'_> {
         self.graph(main);
         self.rollback_dependencies(main, rollback);
 
-        let mut hash = String::with_capacity(64);
-        for byte in Sha256::digest(self.text.as_bytes()) {
-            write!(hash, "{byte:02x}").expect("writing to a String");
-        }
         Runbook {
             source,
             hash,
@@ -2058,6 +2062,19 @@ mod tests {
             "{{ two }}"
         );
         assert_eq!(line_col(&text, span.offset()), (8, 12));
+    }
+
+    #[test]
+    fn byte_order_mark_is_outside_the_spans_but_inside_the_hash() {
+        let body = format!("{HEAD}steps:\n  - name: a\n    script: x\n");
+        let with_bom = format!("\u{feff}{body}");
+        let runbook = load_text(&with_bom).expect("valid");
+        assert_eq!(&*runbook.source.text, body.as_str());
+        let mut expected = String::new();
+        for byte in Sha256::digest(with_bom.as_bytes()) {
+            write!(expected, "{byte:02x}").expect("writing to a String");
+        }
+        assert_eq!(runbook.hash, expected);
     }
 
     #[test]

@@ -753,6 +753,8 @@ fn style_of(style: saphyr_parser::ScalarStyle) -> ScalarStyle {
 /// `deny_unknown_fields` errors point at the key and suggest the nearest field. Serde stops at
 /// its first error, so this reports YAML problems (all of them) plus at most one type error.
 pub fn from_str<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnostics> {
+    // Spans count from after a byte-order mark, as every renderer expects.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut diagnostics = Diagnostics::new(path, Arc::from(text));
     let parsed = parse(text);
     diagnostics.errors.extend(parsed.errors);
