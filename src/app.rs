@@ -52,31 +52,35 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime can always be built here")
 }
 
-fn overrides(args: &VarArgs) -> Result<VarOverrides, Error> {
-    let mut out = VarOverrides::default();
-    for pair in &args.vars {
-        let Some((name, value)) = pair.split_once('=') else {
-            return Err(Error::usage(
-                format!("`--var {pair}` is not `NAME=VALUE`"),
-                Some(format!("write `--var {pair}=VALUE`")),
-            ));
-        };
-        out.vars.push((name.trim().to_owned(), value.to_owned()));
+fn load(path: &Path, vars: &VarArgs) -> Result<Runbook, Error> {
+    let mut overrides = VarOverrides::new();
+    if let Some(file) = &vars.vars_file {
+        overrides = overrides.vars_file(file);
     }
-    if let Some(path) = &args.vars_file {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            action: "read",
-            path: path.clone(),
-            source,
-        })?;
-        out.file = Some((path.clone(), text));
+    for arg in &vars.vars {
+        overrides = overrides.var(arg);
     }
-    Ok(out)
+    Ok(runbook::load_with(path, &overrides)?)
 }
 
-fn load(path: &Path, vars: &VarArgs) -> Result<Runbook, Error> {
-    let overrides = overrides(vars)?;
-    Ok(runbook::load_with(path, &overrides)?)
+fn fleet_error(error: sandbox::FleetError) -> Error {
+    match error {
+        sandbox::FleetError::Yaml(diagnostics) => Error::Runbook(diagnostics),
+        other => Error::usage(other.to_string(), None),
+    }
+}
+
+fn start_error(error: sandbox::StartError) -> Error {
+    match error {
+        sandbox::StartError::Fleet(fleet) => fleet_error(fleet),
+        sandbox::StartError::NonLoopback(_) => Error::usage(
+            error.to_string(),
+            Some(
+                "pass `--allow-non-loopback` only on a machine where that is acceptable".to_owned(),
+            ),
+        ),
+        other => Error::Sandbox(other.to_string()),
+    }
 }
 
 /// Every `.yaml` / `.yml` file under `paths`, in sorted order.
@@ -296,11 +300,9 @@ impl Target {
         if args.sandbox {
             let mut config = sandbox::SandboxConfig::default();
             if let Some(path) = &args.fleet {
-                config.fleet = sandbox::Fleet::load(path).map_err(|e| Error::Sandbox(e.clone()))?;
+                config.fleet = sandbox::Fleet::load(path).map_err(fleet_error)?;
             }
-            let running = sandbox::start(config)
-                .await
-                .map_err(|e| Error::Sandbox(e.clone()))?;
+            let running = sandbox::start(config).await.map_err(start_error)?;
             let region = region.unwrap_or_else(|| RegionId::new("cn-hangzhou"));
             let client = ClientBuilder::new(region, Credential::sandbox())
                 .endpoint(running.url())
@@ -370,7 +372,7 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
         ),
         help: Some("run from the directory the plan was written in".to_owned()),
     })?;
-    let hash = crate::runbook::hash_bytes(&bytes);
+    let hash = runbook::hash(&bytes);
     if hash != plan.runbook.hash {
         return Err(Error::PlanFile {
             message: format!(
@@ -556,13 +558,11 @@ fn serve_sandbox(args: &SandboxArgs) -> Result<i32, Error> {
         ..sandbox::SandboxConfig::default()
     };
     if let Some(path) = &args.fleet {
-        config.fleet = sandbox::Fleet::load(path).map_err(|e| Error::Sandbox(e.clone()))?;
+        config.fleet = sandbox::Fleet::load(path).map_err(fleet_error)?;
     }
     let rt = runtime();
     rt.block_on(async {
-        let running = sandbox::start(config)
-            .await
-            .map_err(|e| Error::Sandbox(e.clone()))?;
+        let running = sandbox::start(config).await.map_err(start_error)?;
         println!("sandbox listening on {}", running.url());
         let _ = std::io::stdout().flush();
         let _ = tokio::signal::ctrl_c().await;

@@ -1,11 +1,11 @@
-//! AccessKey credentials, and the one place that holds the secret.
+//! `AccessKey` credentials, and the one place that holds the secret.
 //!
 //! `Secret` never prints its value: `Debug` and `Display` show asterisks, so a credential can
 //! travel through logs and error values without leaking.
 
 use std::fmt;
 
-/// A secret string: an AccessKey secret or an STS token.
+/// A secret string: an `AccessKey` secret or an STS token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -44,12 +44,12 @@ pub enum CredentialSource {
     Explicit,
 }
 
-/// An AccessKey pair, with an STS token for temporary credentials.
+/// An `AccessKey` pair, with an STS token for temporary credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
-    /// AccessKey id; not secret.
+    /// `AccessKey` id; not secret.
     pub access_key_id: String,
-    /// AccessKey secret.
+    /// `AccessKey` secret.
     pub access_key_secret: Secret,
     /// STS token, sent as `SecurityToken`.
     pub security_token: Option<Secret>,
@@ -64,9 +64,9 @@ pub const ENV_ACCESS_KEY_SECRET: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
 /// See [`ENV_ACCESS_KEY_ID`].
 pub const ENV_SECURITY_TOKEN: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
 
-/// The sandbox's default AccessKey id.
+/// The sandbox's default `AccessKey` id.
 pub const SANDBOX_ACCESS_KEY_ID: &str = "sandbox";
-/// The sandbox's default AccessKey secret. It guards nothing: the sandbox is local.
+/// The sandbox's default `AccessKey` secret. It guards nothing: the sandbox is local.
 pub const SANDBOX_ACCESS_KEY_SECRET: &str = "sandbox-secret";
 
 /// No credential could be found.

@@ -29,7 +29,7 @@ string_enum!(
         ServiceUnavailable => "ServiceUnavailable",
         /// Wrong secret or canonicalisation.
         SignatureDoesNotMatch => "SignatureDoesNotMatch",
-        /// Unknown AccessKey id.
+        /// Unknown `AccessKey` id.
         InvalidAccessKeyIdNotFound => "InvalidAccessKeyId.NotFound",
         /// Clock skew over 15 minutes.
         InvalidTimeStampExpired => "InvalidTimeStamp.Expired",
@@ -43,9 +43,9 @@ string_enum!(
         InvalidInstanceNotFound => "InvalidInstance.NotFound",
         /// Instance state does not allow the command.
         InvalidInstanceNotMatch => "InvalidInstance.NotMatch",
-        /// Same ClientToken, different parameters.
+        /// Same `ClientToken`, different parameters.
         IdempotentParameterMismatch => "IdempotentParameterMismatch",
-        /// Same ClientToken, first call still processing.
+        /// Same `ClientToken`, first call still processing.
         IdempotentProcessing => "IdempotentProcessing",
         /// Bad Frequency.
         InvalidParamFrequency => "InvalidParam.Frequency",

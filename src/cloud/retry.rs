@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-/// A small, seedable pseudo-random source (SplitMix64). Not for cryptography.
+/// A small, seedable pseudo-random source (`SplitMix64`). Not for cryptography.
 #[derive(Debug, Clone)]
 pub struct Jitter(u64);
 

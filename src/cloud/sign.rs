@@ -75,9 +75,9 @@ pub struct SignInput<'a> {
     pub action: &'a str,
     /// The region of the resources.
     pub region: &'a str,
-    /// AccessKey id.
+    /// `AccessKey` id.
     pub access_key_id: &'a str,
-    /// AccessKey secret; only used as the HMAC key.
+    /// `AccessKey` secret; only used as the HMAC key.
     pub access_key_secret: &'a str,
     /// STS token, signed as the `SecurityToken` parameter when present.
     pub security_token: Option<&'a str>,
@@ -182,7 +182,7 @@ mod tests {
         ])
     }
 
-    /// Reference §2.5 vector 3: POST CreateCommand with spaces, an en dash and CJK in the name.
+    /// Reference §2.5 vector 3: POST `CreateCommand` with spaces, an en dash and CJK in the name.
     #[test]
     fn official_sdk_vector_3_create_command() {
         let mut p = sdk_common(
@@ -219,7 +219,7 @@ mod tests {
         );
     }
 
-    /// Reference §2.5 vector 4: InvokeCommand with two instances and JSON `Parameters`.
+    /// Reference §2.5 vector 4: `InvokeCommand` with two instances and JSON `Parameters`.
     #[test]
     fn official_sdk_vector_4_invoke_command() {
         let mut p = sdk_common(
@@ -343,7 +343,7 @@ mod tests {
         }
     }
 
-    /// Case B01, second vector: a scheduled InvokeCommand.
+    /// Case B01, second vector: a scheduled `InvokeCommand`.
     #[test]
     fn b01_scheduled_invoke() {
         let mut p = b01_common("InvokeCommand");

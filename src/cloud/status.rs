@@ -181,7 +181,7 @@ impl InvocationStatus {
 }
 
 string_enum!(
-    /// Instance `Status` in DescribeInstances.
+    /// Instance `Status` in `DescribeInstances`.
     InstanceStatus {
         /// Being created.
         Pending => "Pending",

@@ -192,9 +192,14 @@ impl Scheduler<'_> {
         while let Ok(event) = step_rx.try_recv() {
             self.forward(event);
         }
+        // Plan order puts dependencies first, so a skip propagates down its chain.
         for (i, step) in self.plan.steps.iter().enumerate() {
             if matches!(self.states[i], State::Pending) {
-                self.skip(i, step, SkipReason::RunStopped);
+                let reason = match self.dependencies(step) {
+                    Deps::Blocked(dep) => SkipReason::DependencyFailed { step: dep },
+                    Deps::Ready | Deps::Waiting => SkipReason::RunStopped,
+                };
+                self.skip(i, step, reason);
             }
         }
     }

@@ -90,7 +90,8 @@ impl Diagnostic for TemplateDiagnostic {
 /// Builds the plan of `runbook`.
 pub fn build(runbook: &Runbook, options: &BuildOptions) -> Result<Plan, BuildError> {
     let mut errors = Vec::new();
-    let order = graph::order(&runbook.steps);
+    let order =
+        graph::order(&runbook.steps).expect("the loader rejects cycles and unknown dependencies");
     let stage_of = graph::stages(&runbook.steps, &order);
 
     let vars = plain_vars(runbook);
@@ -701,7 +702,7 @@ fn explain(
                 let var = name.strip_prefix("vars.").unwrap_or(name);
                 let candidates: Vec<&str> =
                     input.runbook.vars.iter().map(|v| v.name.as_str()).collect();
-                let help = crate::suggest::did_you_mean(var, &candidates).map_or_else(
+                let help = crate::suggest::nearest(var, candidates.iter().copied()).map_or_else(
                     || {
                         format!(
                             "declare it under `vars:`, pass `--var {var}=VALUE`, or write `{{% raw %}}…{{% endraw %}}` around text that is not a template"

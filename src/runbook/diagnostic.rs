@@ -4,7 +4,7 @@
 //! This module owns the wording of every loader message, its help line and its machine form
 //! (`validate --format json`). It does not decide what is wrong; `yaml`, `load` and
 //! `plan::graph` do, and build a `Diagnostic` here. Messages are lower-case fragments with names
-//! in backticks; counts go through [`suggest::count`](crate::runbook::suggest).
+//! in backticks; counts go through `suggest::count`.
 
 use std::fmt;
 use std::path::Path;
@@ -12,8 +12,6 @@ use std::sync::Arc;
 
 use miette::{LabeledSpan, NamedSource, SourceCode, SourceSpan};
 use serde::Serialize;
-
-use crate::runbook::suggest;
 
 /// What is wrong. The `Display` text is the message; [`Kind::code`] is the stable machine name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -239,10 +237,12 @@ pub enum Kind {
         text: String,
     },
     /// A count or percentage that does not parse or is out of range.
-    #[error("invalid {subject} `{text}`")]
+    #[error("{subject} must be {expected}, found `{text}`")]
     BadAmount {
-        /// What the amount is for, e.g. "`concurrency`".
+        /// What the amount is for, e.g. "`rate_control.concurrency`".
         subject: String,
+        /// What it must be.
+        expected: String,
         /// The value as written.
         text: String,
     },
@@ -327,6 +327,15 @@ pub enum Kind {
         step: String,
         /// The dependency.
         dep: String,
+    },
+
+    /// A setting that is valid elsewhere but not here.
+    #[error("{what} is not allowed in {place}")]
+    NotAllowed {
+        /// The setting, e.g. "`on_failure: rollback`".
+        what: String,
+        /// Where, e.g. "a rollback step".
+        place: String,
     },
 
     // ---- variables and overrides ----
@@ -418,6 +427,7 @@ impl Kind {
             Self::NoTargets { .. } => "runbook::no-targets",
             Self::RollbackWithoutSteps { .. } => "runbook::rollback-without-steps",
             Self::RollbackDependency { .. } => "runbook::rollback-dependency",
+            Self::NotAllowed { .. } => "runbook::not-allowed",
             Self::UndeclaredVar { .. } => "vars::undeclared",
             Self::BadVarOverride { .. } => "vars::bad-override",
             Self::SecretOverride { .. } => "vars::secret-override",
@@ -750,7 +760,7 @@ impl fmt::Display for Diagnostics {
         write!(
             f,
             "found {} in `{}`",
-            suggest::count(self.errors.len(), "error"),
+            crate::count::Count(self.errors.len(), "error").to_string(),
             self.source.name()
         )
     }

@@ -52,7 +52,7 @@ impl<T> Spanned<T> {
 /// explicitly: Cloud Assistant's own default (60 s) kills most real maintenance jobs.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_mins(10);
 
-/// The smallest timeout InvokeCommand accepts.
+/// The smallest timeout `InvokeCommand` accepts.
 pub const MIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A validated runbook.
@@ -111,8 +111,8 @@ pub enum VarValue {
 pub struct SecretVar {
     /// The source of the value.
     pub from: SecretSource,
-    /// Whether the runbook allows this secret inside CommandContent or Parameters, which
-    /// Cloud Assistant keeps readable through DescribeInvocations and DescribeCommands.
+    /// Whether the runbook allows this secret inside `CommandContent` or Parameters, which
+    /// Cloud Assistant keeps readable through `DescribeInvocations` and `DescribeCommands`.
     pub allow_inline: bool,
 }
 
@@ -131,7 +131,7 @@ pub enum SecretSource {
 pub struct Targets {
     /// Explicit ids, in file order, without duplicates.
     pub instances: Vec<Spanned<InstanceId>>,
-    /// Tags that must all match; resolved with DescribeInstances.
+    /// Tags that must all match; resolved with `DescribeInstances`.
     pub tags: BTreeMap<String, String>,
     /// The span of the `targets` node (or of the runbook's, when inherited).
     pub span: Option<SourceSpan>,
@@ -195,7 +195,7 @@ impl std::fmt::Display for Amount {
 /// How a step spreads over its instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RateControl {
-    /// Instances per batch; `None` means as many as one InvokeCommand takes (100).
+    /// Instances per batch; `None` means as many as one `InvokeCommand` takes (100).
     pub concurrency: Option<Amount>,
     /// Failed instances tolerated before the step stops launching batches and fails;
     /// `None` means 0.

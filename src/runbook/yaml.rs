@@ -48,6 +48,13 @@ pub const MAX_DEPTH: usize = 64;
 /// The largest file the loader reads, in bytes.
 pub const MAX_FILE_SIZE: usize = 16 * 1024 * 1024;
 
+/// YAML 1.1 spellings of booleans, which YAML 1.2 (and this tool) reads as strings. Where a
+/// boolean is expected they are rejected with a help line, never read as `true` or `false`.
+pub const YAML11_BOOLS: &[&str] = &[
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+    "OFF",
+];
+
 /// The YAML 1.2 core schema tag prefix (`!!` expands to it).
 const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
@@ -661,9 +668,22 @@ impl<'t> Builder<'t> {
         let info = error.info();
         // A tab is worth its own message wherever the parser noticed it: in indentation, or
         // as the "whitespace" after a `:` or `-` that the parser refused.
-        let near_tab = text[line_start..(at + 1).min(line_end)]
+        // The parser sometimes notices a tab that starts the next line while still on this
+        // one, so look ahead a little too.
+        let here_end = (at + text[at..].chars().next().map_or(0, char::len_utf8)).min(line_end);
+        let near_tab = text[line_start..here_end.max(line_start)]
             .rfind('\t')
-            .map(|i| line_start + i);
+            .map(|i| line_start + i)
+            .or_else(|| {
+                if !info.contains("tab") {
+                    return None;
+                }
+                text[at..]
+                    .char_indices()
+                    .take_while(|(i, _)| *i < 200)
+                    .find(|(_, c)| *c == '\t')
+                    .map(|(i, _)| at + i)
+            });
         if let Some(tab) = indent_tab.or(near_tab.filter(|_| {
             info.contains("tab") || info.contains("whitespace") || info.contains("token")
         })) {
@@ -694,7 +714,7 @@ impl<'t> Builder<'t> {
                 "check the indentation of this line: the keys of one mapping, and the `-` of one \
                  sequence, start in the same column",
             )
-        } else if info.contains("cannot start any token") {
+        } else if info.contains("cannot start any token") || info.contains("unexpected character") {
             Some("quote the value; `@` and `` ` `` cannot start a plain YAML value")
         } else if info.contains("unknown anchor") {
             Some("define the anchor (`&name`) before using the alias (`*name`)")
@@ -733,6 +753,8 @@ fn style_of(style: saphyr_parser::ScalarStyle) -> ScalarStyle {
 /// `deny_unknown_fields` errors point at the key and suggest the nearest field. Serde stops at
 /// its first error, so this reports YAML problems (all of them) plus at most one type error.
 pub fn from_str<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnostics> {
+    // Spans count from after a byte-order mark, as every renderer expects.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut diagnostics = Diagnostics::new(path, Arc::from(text));
     let parsed = parse(text);
     diagnostics.errors.extend(parsed.errors);
@@ -781,10 +803,10 @@ impl Scalar {
     /// Maps `range` inside [`Scalar::text`] to a span in `source`, for this scalar written at
     /// `span`; see [`value_span`] for how exact it is.
     pub fn source_span(&self, source: &str, span: SourceSpan, range: Range<usize>) -> SourceSpan {
-        let lo = span.offset().min(source.len());
-        let hi = (span.offset() + span.len()).min(source.len());
-        let start = range.start.min(self.text.len());
-        let end = range.end.clamp(start, self.text.len());
+        let lo = floor_boundary(source, span.offset());
+        let hi = floor_boundary(source, span.offset() + span.len()).max(lo);
+        let start = floor_boundary(&self.text, range.start);
+        let end = floor_boundary(&self.text, range.end).max(start);
         let map = |offset: usize| self.source_offset(source, lo, hi, offset).clamp(lo, hi);
         let from = map(start);
         let to = if end == start {
@@ -923,6 +945,15 @@ impl Scalar {
         }
         s.min(hi)
     }
+}
+
+/// The largest character boundary of `text` at or before `i` (and at most its length).
+fn floor_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// Where a block scalar's first content line starts within its span's text `slice`: the span
@@ -1184,6 +1215,32 @@ mod tests {
             value_span(text, value.span, 2..4),
             SourceSpan::from((11, 2))
         );
+    }
+
+    proptest::proptest! {
+        /// Mapping any range of any scalar's value never panics and stays inside its span.
+        #[test]
+        fn value_spans_stay_inside_the_scalar(
+            body in "[a-z é{}\\\\'\"\n]{0,30}",
+            style in 0usize..5,
+            from in 0usize..40,
+            len in 0usize..40,
+        ) {
+            let indented = body.replace('\n', "\n  ");
+            let text = match style {
+                0 => format!("s: x{}\n", body.replace(['\n', '\'', '"', '{', '}'], " ")),
+                1 => format!("s: '{}'\n", indented.replace('\'', "''")),
+                2 => format!("s: \"{}\"\n", indented.replace('\\', "\\\\").replace('"', "\\\"")),
+                3 => format!("s: |\n  {indented}\n"),
+                _ => format!("s: >\n  {indented}\n"),
+            };
+            let Some(root) = parse(&text).root else { return Ok(()) };
+            let Some(value) = root.get("s") else { return Ok(()) };
+            let Some(scalar) = value.as_scalar() else { return Ok(()) };
+            let span = scalar.source_span(&text, value.span, from..from + len);
+            proptest::prop_assert!(span.offset() >= value.span.offset());
+            proptest::prop_assert!(span.offset() + span.len() <= value.span.offset() + value.span.len());
+        }
     }
 
     #[derive(Debug, serde::Deserialize, PartialEq)]

@@ -1,5 +1,6 @@
 //! The single integration-test binary: every module runs the real `ecs-runbook` binary.
 
+mod corpus;
 mod errors;
 mod harness;
 mod run;

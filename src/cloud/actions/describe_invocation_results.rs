@@ -54,7 +54,7 @@ pub struct DescribeInvocationResultsResponse {
     pub invocation: InvocationResultPage,
 }
 
-/// `Invocation` of DescribeInvocationResults.
+/// `Invocation` of `DescribeInvocationResults`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct InvocationResultPage {
@@ -109,7 +109,7 @@ pub struct InvocationResult {
     pub repeats: i32,
     /// Start time.
     pub start_time: String,
-    /// Finish time (`FinishedTime` here, `FinishTime` in DescribeInvocations).
+    /// Finish time (`FinishedTime` here, `FinishTime` in `DescribeInvocations`).
     pub finished_time: String,
     /// Stop time.
     pub stop_time: String,

@@ -15,9 +15,9 @@ pub struct RunCommand {
     /// Script type.
     #[serde(rename = "Type")]
     pub command_type: CommandType,
-    /// The script; **PlainText** unless `content_encoding` says `Base64`.
+    /// The script; **`PlainText`** unless `content_encoding` says `Base64`.
     pub command_content: String,
-    /// Defaults to `PlainText` here (CreateCommand defaults to Base64).
+    /// Defaults to `PlainText` here (`CreateCommand` defaults to Base64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_encoding: Option<ContentEncoding>,
     /// ≤ 128 characters.

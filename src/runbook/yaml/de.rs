@@ -10,15 +10,9 @@ use std::fmt;
 use miette::SourceSpan;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
-use super::{Node, NodeKind, Resolved, ScalarStyle};
+use super::{Node, NodeKind, Resolved, ScalarStyle, YAML11_BOOLS};
 use crate::runbook::diagnostic::{Diagnostic, Kind};
-use crate::runbook::suggest;
-
-/// YAML 1.1 spellings of booleans that YAML 1.2 reads as strings.
-pub(crate) const YAML11_BOOLS: &[&str] = &[
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
-    "OFF",
-];
+use crate::suggest;
 
 /// The subject or context of an error raised inside serde, which cannot know where it is; it
 /// is replaced by the node's path (`` `instances[2].os` ``) when the error leaves serde.
@@ -187,7 +181,7 @@ impl de::Error for Error {
         Self::new(Kind::WrongType {
             subject: PATH.to_owned(),
             expected: exp.to_string(),
-            found: suggest::count(len, "item"),
+            found: crate::count::Count(len, "item").to_string(),
         })
     }
 

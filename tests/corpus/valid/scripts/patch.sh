@@ -1,0 +1,2 @@
+#!/bin/sh
+yum -y update {{ vars.package }}
