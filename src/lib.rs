@@ -8,3 +8,4 @@
 
 pub mod cloud;
 pub mod runbook;
+pub mod schedule;
