@@ -111,6 +111,7 @@ pub fn parse(expr: &str) -> Result<Frequency, FrequencyError> {
             .strip_prefix("Etc/GMT")
             .and_then(|rest| rest.chars().next())
             && (sign == '+' || sign == '-')
+            && !name[8..].chars().all(|c| c == '0')
         {
             let flipped = if sign == '+' { '-' } else { '+' };
             freq.notes.push(format!(
@@ -243,7 +244,7 @@ fn parse_rate(expr: &str) -> Result<Frequency, FrequencyError> {
         .unwrap_or(body.len());
     let (number, unit) = (&body[..digits_end], body[digits_end..].trim());
     let fix = match (number.parse::<u64>(), unit_seconds(unit)) {
-        (Ok(n), Some(secs)) if n > 0 => Some(canonical_rate(n * secs)),
+        (Ok(n), Some(secs)) if n > 0 => n.checked_mul(secs).map(canonical_rate),
         _ => match (number.parse::<f64>(), unit_seconds(unit)) {
             (Ok(x), Some(secs)) if x > 0.0 => whole_seconds(x, secs).map(canonical_rate),
             _ => None,
@@ -924,6 +925,38 @@ mod tests {
                 .map_err(|(m, h)| (m.to_owned(), h.to_owned()));
             assert_eq!(got, expected, "{expr}");
         }
+    }
+
+    /// B09 items 1 and 3 through the public `parse`: refused before any API call, naming the
+    /// token, with the fix.
+    #[test]
+    fn b09_refusals_name_the_token_and_the_fix() {
+        let e = parse("0 */12 * * *").expect_err("5 fields");
+        assert_eq!(
+            (e.kind, e.span.clone(), e.token.as_str()),
+            (FrequencyErrorKind::Dialect, 0..12, "0 */12 * * *")
+        );
+        assert_eq!(
+            e.message,
+            "`0 */12 * * *` has 5 fields, but Cloud Assistant needs 6 or 7 (seconds minutes hours day-of-month month day-of-week [year]) optionally followed by a time zone"
+        );
+        assert!(e.help.contains("`0 0 */12 * * ?`"), "{}", e.help);
+        let e = parse("0 0 9 * * ? GMT+08:00").expect_err("leading zero");
+        assert_eq!(
+            (
+                e.kind,
+                e.span.clone(),
+                e.token.as_str(),
+                e.replacement.as_deref()
+            ),
+            (
+                FrequencyErrorKind::Zone,
+                12..21,
+                "GMT+08:00",
+                Some("GMT+8:00")
+            )
+        );
+        assert!(parse("0 0 9 * * ? GMT+8:00").is_ok());
     }
 
     #[test]

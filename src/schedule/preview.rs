@@ -80,6 +80,9 @@ pub(crate) struct Skipped {
     local: NaiveDateTime,
     /// Where Go's `time.Date` would put it (what the agent may do instead of skipping).
     agent: DateTime<Utc>,
+    /// Whether, after a run at `agent`, the agent's next computed run would not be later than
+    /// it: its timer loop (`timer.go`) stops on a negative wait, so the task would stop firing.
+    stalls: bool,
 }
 
 /// A wall-clock time that a DST change repeated.
@@ -161,7 +164,13 @@ pub(crate) fn cron_fire_times(
                     return run;
                 }
                 if agent > from {
-                    run.skipped.push(Skipped { local: next, agent });
+                    let then = wall.next_after(zone.to_local(agent).naive_local());
+                    let stalls = then.is_some_and(|n| zone.go_date(n) <= agent);
+                    run.skipped.push(Skipped {
+                        local: next,
+                        agent,
+                        stalls,
+                    });
                 }
             }
         }
@@ -374,6 +383,11 @@ fn dst_warnings(zone: &Zone, run: &CronRun) -> Vec<String> {
                 rfc3339(first.agent)
             )
         };
+        let stall = if group.iter().any(|s| s.stalls) {
+            ", and then stop firing on that instance, because its next computed run is already past"
+        } else {
+            ""
+        };
         let safe = transition.map_or_else(String::new, |t| {
             format!(
                 "; to be safe, schedule outside {}–{} local time or use `UTC`",
@@ -382,7 +396,7 @@ fn dst_warnings(zone: &Zone, run: &CronRun) -> Vec<String> {
             )
         });
         warnings.push(format!(
-            "{} {verb} not exist on {} in `{name}`{}, so {tail} that day; Cloud Assistant's agent may not skip {them} but run {agent_at} (derived from its library's source, unconfirmed){safe}",
+            "{} {verb} not exist on {} in `{name}`{}, so {tail} that day; Cloud Assistant's agent may not skip {them} but run {agent_at}{stall} (derived from its library's source, unconfirmed){safe}",
             list_times(&locals),
             first.local.format("%Y-%m-%d"),
             clock_change(transition),
@@ -569,7 +583,7 @@ mod tests {
         assert_eq!(
             p.warnings,
             [
-                "`02:30:00` does not exist on 2025-03-09 in `America/New_York` (clocks jump from 02:00 to 03:00), so it gets no run that day; Cloud Assistant's agent may not skip it but run at 2025-03-09T01:30:00-05:00 (2025-03-09T06:30:00Z), where Go's `time.Date` puts the missing time (derived from its library's source, unconfirmed); to be safe, schedule outside 02:00–03:00 local time or use `UTC`",
+                "`02:30:00` does not exist on 2025-03-09 in `America/New_York` (clocks jump from 02:00 to 03:00), so it gets no run that day; Cloud Assistant's agent may not skip it but run at 2025-03-09T01:30:00-05:00 (2025-03-09T06:30:00Z), where Go's `time.Date` puts the missing time, and then stop firing on that instance, because its next computed run is already past (derived from its library's source, unconfirmed); to be safe, schedule outside 02:00–03:00 local time or use `UTC`",
             ]
         );
     }
