@@ -380,17 +380,17 @@ fn with_fix(
 /// The field-count rule, stated once for the messages that need it.
 const SHAPE: &str = "Cloud Assistant needs 6 or 7 (seconds minutes hours day-of-month month day-of-week [year]) optionally followed by a time zone";
 
-/// Parses a cron Frequency: fields, optional year, optional zone.
-pub(crate) fn parse_cron(expr: &str) -> Result<ParsedCron, FrequencyError> {
-    let toks = tokens(expr);
-    let whole = toks
-        .first()
-        .map_or(0..expr.len(), |f| f.start..toks[toks.len() - 1].end);
+/// The cron fields and the zone suffix of `expr`, split by the agent's field-count rule.
+type Split<'t> = (&'t [Range<usize>], Option<(Zone, Range<usize>)>);
+
+/// Splits the tokens into cron fields and a zone, as `_splitExpressionAndLocation` does, and
+/// recognises crontab lines and shorthands.
+fn split_fields<'t>(expr: &str, toks: &'t [Range<usize>]) -> Result<Split<'t>, FrequencyError> {
     let text = |r: &Range<usize>| &expr[r.clone()];
     if let Some(first) = toks.first()
         && text(first).starts_with('@')
     {
-        return Err(macro_error(expr, &toks));
+        return Err(macro_error(expr, toks));
     }
     let zone_at = |r: &Range<usize>| -> Result<(Zone, Range<usize>), FrequencyError> {
         let zone = parse_zone(text(r)).map_err(|e| {
@@ -405,38 +405,41 @@ pub(crate) fn parse_cron(expr: &str) -> Result<ParsedCron, FrequencyError> {
         })?;
         Ok((zone, r.clone()))
     };
-    let (fields, zone): (&[Range<usize>], _) = match toks.len() {
-        0 => {
-            return Err(syntax(
-                expr,
-                &(0..expr.len()),
-                "the Frequency is empty".to_owned(),
-                "write a cron expression such as `0 0 3 * * ?`, `rate(5m)` or `at(2025-06-01 03:00:00 Asia/Shanghai)`"
-                    .to_owned(),
-            ));
-        }
-        5 => return Err(crontab_error(expr, &toks, None)),
-        6 if parse_zone(text(&toks[5])).is_ok() => {
-            return Err(crontab_error(expr, &toks[..5], Some(&toks[5])));
-        }
-        6 => (&toks[..], None),
-        7 if is_year_like(text(&toks[6])) => (&toks[..], None),
+    match toks.len() {
+        0 => Err(syntax(
+            expr,
+            &(0..expr.len()),
+            "the Frequency is empty".to_owned(),
+            "write a cron expression such as `0 0 3 * * ?`, `rate(5m)` or `at(2025-06-01 03:00:00 Asia/Shanghai)`"
+                .to_owned(),
+        )),
+        5 => Err(crontab_error(expr, toks, None)),
+        6 if parse_zone(text(&toks[5])).is_ok() => Err(crontab_error(expr, &toks[..5], Some(&toks[5]))),
+        6 => Ok((toks, None)),
+        7 if is_year_like(text(&toks[6])) => Ok((toks, None)),
         7 => {
             let zone = zone_at(&toks[6]).map_err(|e| year_or_zone_error(expr, &toks[6], e))?;
-            (&toks[..6], Some(zone))
+            Ok((&toks[..6], Some(zone)))
         }
-        8 => (&toks[..7], Some(zone_at(&toks[7])?)),
+        8 => Ok((&toks[..7], Some(zone_at(&toks[7])?))),
         n => {
-            return Err(syntax(
+            let whole = toks[0].start..toks[n - 1].end;
+            Err(syntax(
                 expr,
                 &whole,
                 format!("`{}` has {n} fields, but {SHAPE}", text(&whole)),
                 "write e.g. `0 0 3 * * ?` (03:00:00 every day) or `0 0 3 * * ? 2025 Asia/Shanghai`"
                     .to_owned(),
-            ));
+            ))
         }
-    };
+    }
+}
 
+/// Parses a cron Frequency: fields, optional year, optional zone.
+pub(crate) fn parse_cron(expr: &str) -> Result<ParsedCron, FrequencyError> {
+    let toks = tokens(expr);
+    let (fields, zone) = split_fields(expr, &toks)?;
+    let text = |r: &Range<usize>| &expr[r.clone()];
     let mut entries: [Vec<Entry>; 7] = Default::default();
     let mut notes = Vec::new();
     for (i, span) in fields.iter().enumerate() {
@@ -555,7 +558,7 @@ fn describe_dow(entries: &[Entry]) -> String {
             } => days = days.union(Bits::stepped(first, last, step)),
             Entry::LastOf(d) => parts.push(format!("the last {}", DAYS[d as usize])),
             Entry::Nth { weekday, n } => {
-                parts.push(format!("the {} {}", ordinal(n), DAYS[weekday as usize]))
+                parts.push(format!("the {} {}", ordinal(n), DAYS[weekday as usize]));
             }
             Entry::Every | Entry::LastDay | Entry::LastWeekday | Entry::NearestWeekday(_) => {}
         }

@@ -176,7 +176,6 @@ fn unit_seconds(unit: &str) -> Option<u64> {
 
 /// `rate(5m)`, and the near misses with their fixes.
 fn parse_rate(expr: &str) -> Result<Frequency, FrequencyError> {
-    let whole = 0..expr.len();
     let syntax = |span: Range<usize>, message: String, help: String| {
         FrequencyError::new(FrequencyErrorKind::Syntax, expr, span, message, help)
     };
@@ -222,17 +221,25 @@ fn parse_rate(expr: &str) -> Result<Frequency, FrequencyError> {
             notes,
         });
     }
-    // Not the agent's grammar: find out what was meant and say how to write it.
+    Err(rate_error(expr))
+}
+
+/// Why `expr` is not the agent's `rate` grammar, with the spelling that was probably meant.
+fn rate_error(expr: &str) -> FrequencyError {
+    let whole = 0..expr.len();
+    let syntax = |span: Range<usize>, message: String, help: String| {
+        FrequencyError::new(FrequencyErrorKind::Syntax, expr, span, message, help)
+    };
     let trimmed = expr.trim();
     let offset = expr.len() - expr.trim_start().len();
     let open = trimmed.find('(');
     let close = trimmed.rfind(')');
     let Some(open) = open else {
-        return Err(syntax(
+        return syntax(
             whole,
             format!("`{trimmed}` needs its interval in parentheses"),
             "write e.g. `rate(5m)` (units `s`, `m`, `h`, `d`)".to_owned(),
-        ));
+        );
     };
     let inner_end = close.filter(|&c| c > open).unwrap_or(trimmed.len());
     let inner = &trimmed[open + 1..inner_end];
@@ -287,7 +294,7 @@ fn parse_rate(expr: &str) -> Result<Frequency, FrequencyError> {
         error.span = 0..expr.len();
         expr.clone_into(&mut error.token);
     }
-    Err(error)
+    error
 }
 
 /// `rate(..)` in the largest unit that divides `seconds`.
@@ -576,37 +583,8 @@ pub fn validate(
 ) -> Result<(), FrequencyError> {
     let expr = freq.text.as_str();
     let span = freq.value_span.clone();
-    let limit = |message: String, help: String| {
-        FrequencyError::new(FrequencyErrorKind::Limit, expr, span.clone(), message, help)
-    };
     match &freq.kind {
-        FrequencyKind::Rate(interval) => {
-            let shown = format_duration(*interval);
-            if *interval < MIN_RATE {
-                return Err(limit(
-                    format!("the interval `{shown}` is shorter than the 60s minimum of `rate(..)`"),
-                    "write at least `rate(1m)`, or a cron expression such as `*/30 * * * * ?` for runs every 30s".to_owned(),
-                ));
-            }
-            if *interval > MAX_RATE {
-                return Err(limit(
-                    format!("the interval `{shown}` is longer than the 7-day maximum of `rate(..)`"),
-                    "write at most `rate(7d)`, or a cron expression such as `0 0 3 1 * ?` for monthly runs".to_owned(),
-                ));
-            }
-            if *interval <= timeout {
-                let t = format_duration(timeout);
-                return Err(limit(
-                    format!(
-                        "the interval `{shown}` is not longer than the timeout ({t}), so a run could still be going when the next is due"
-                    ),
-                    format!(
-                        "make the interval longer than {t}, or the timeout shorter than {shown}"
-                    ),
-                ));
-            }
-            Ok(())
-        }
+        FrequencyKind::Rate(interval) => validate_rate(expr, span, *interval, timeout),
         FrequencyKind::At(instant) => {
             if now > *instant {
                 return Err(FrequencyError::new(
@@ -625,61 +603,111 @@ pub fn validate(
         }
         FrequencyKind::Cron(cron) => {
             let zone = freq.zone.clone().unwrap_or_else(Zone::utc);
-            let next = cron_fire_times(
-                cron,
-                &zone,
-                now,
-                Horizon {
-                    count: 1,
-                    until: None,
-                },
-            );
-            let Some(first) = next.times.first() else {
-                let span = cron.year_span.clone().unwrap_or(span);
-                return Err(FrequencyError::new(
-                    FrequencyErrorKind::Expired,
-                    expr,
-                    span,
-                    format!("`{expr}` has no run after now ({})", rfc3339(now)),
-                    "check the year, month and day fields; Cloud Assistant refuses a schedule with no future run (`CronExpressionExpired`)",
-                ));
-            };
-            let horizon = Horizon {
-                count: GAP_RUNS,
-                until: Some(*first + chrono::TimeDelta::days(GAP_DAYS)),
-            };
-            let run = cron_fire_times(cron, &zone, now, horizon);
-            let smallest = run
-                .times
-                .windows(2)
-                .map(|w| (w[1] - w[0], w[0], w[1]))
-                .min_by_key(|(gap, _, _)| *gap);
-            let Some((gap, a, b)) = smallest else {
-                return Ok(());
-            };
-            let gap = gap.to_std().unwrap_or(Duration::ZERO);
-            let shown = format_duration(gap);
-            let pair = format!("{} and {}", rfc3339(a), rfc3339(b));
-            if gap < MIN_CRON_INTERVAL {
-                return Err(limit(
-                    format!(
-                        "runs are only {shown} apart ({pair}), but Cloud Assistant needs at least 10s between cron runs"
-                    ),
-                    "space the seconds field out, e.g. `*/10` or `0`".to_owned(),
-                ));
-            }
-            if gap < timeout {
-                let t = format_duration(timeout);
-                return Err(limit(
-                    format!(
-                        "runs are only {shown} apart ({pair}), less than the timeout ({t}), so a run could still be going when the next is due"
-                    ),
-                    format!("set a timeout of at most {shown}, or space the runs further apart"),
-                ));
-            }
-            Ok(())
+            validate_cron(expr, cron, &zone, timeout, now)
         }
     }
+}
+
+/// The bounds of a `rate(..)` interval, and interval against timeout.
+fn validate_rate(
+    expr: &str,
+    span: Range<usize>,
+    interval: Duration,
+    timeout: Duration,
+) -> Result<(), FrequencyError> {
+    let limit = |message: String, help: String| {
+        FrequencyError::new(FrequencyErrorKind::Limit, expr, span.clone(), message, help)
+    };
+    let shown = format_duration(interval);
+    if interval < MIN_RATE {
+        return Err(limit(
+            format!("the interval `{shown}` is shorter than the 60s minimum of `rate(..)`"),
+            "write at least `rate(1m)`, or a cron expression such as `*/30 * * * * ?` for runs every 30s".to_owned(),
+        ));
+    }
+    if interval > MAX_RATE {
+        return Err(limit(
+            format!("the interval `{shown}` is longer than the 7-day maximum of `rate(..)`"),
+            "write at most `rate(7d)`, or a cron expression such as `0 0 3 1 * ?` for monthly runs"
+                .to_owned(),
+        ));
+    }
+    if interval <= timeout {
+        let t = format_duration(timeout);
+        return Err(limit(
+            format!(
+                "the interval `{shown}` is not longer than the timeout ({t}), so a run could still be going when the next is due"
+            ),
+            format!("make the interval longer than {t}, or the timeout shorter than {shown}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A future run exists, and the smallest gap between runs is at least 10 s and the timeout.
+fn validate_cron(
+    expr: &str,
+    cron: &CronExpr,
+    zone: &Zone,
+    timeout: Duration,
+    now: DateTime<Utc>,
+) -> Result<(), FrequencyError> {
+    let span = cron.span.clone();
+    let next = cron_fire_times(
+        cron,
+        zone,
+        now,
+        Horizon {
+            count: 1,
+            until: None,
+        },
+    );
+    let Some(first) = next.times.first() else {
+        return Err(FrequencyError::new(
+            FrequencyErrorKind::Expired,
+            expr,
+            cron.year_span.clone().unwrap_or(span),
+            format!("`{expr}` has no run after now ({})", rfc3339(now)),
+            "check the year, month and day fields; Cloud Assistant refuses a schedule with no future run (`CronExpressionExpired`)",
+        ));
+    };
+    let horizon = Horizon {
+        count: GAP_RUNS,
+        until: Some(*first + chrono::TimeDelta::days(GAP_DAYS)),
+    };
+    let run = cron_fire_times(cron, zone, now, horizon);
+    let smallest = run
+        .times
+        .windows(2)
+        .map(|w| (w[1] - w[0], w[0], w[1]))
+        .min_by_key(|(gap, _, _)| *gap);
+    let Some((gap, a, b)) = smallest else {
+        return Ok(());
+    };
+    let gap = gap.to_std().unwrap_or(Duration::ZERO);
+    let shown = format_duration(gap);
+    let pair = format!("{} and {}", rfc3339(a), rfc3339(b));
+    let limit = |message: String, help: String| {
+        FrequencyError::new(FrequencyErrorKind::Limit, expr, span.clone(), message, help)
+    };
+    if gap < MIN_CRON_INTERVAL {
+        return Err(limit(
+            format!(
+                "runs are only {shown} apart ({pair}), but Cloud Assistant needs at least 10s between cron runs"
+            ),
+            "space the seconds field out, e.g. `*/10` or `0`".to_owned(),
+        ));
+    }
+    if gap < timeout {
+        let t = format_duration(timeout);
+        return Err(limit(
+            format!(
+                "runs are only {shown} apart ({pair}), less than the timeout ({t}), so a run could still be going when the next is due"
+            ),
+            format!("set a timeout of at most {shown}, or space the runs further apart"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -700,6 +728,7 @@ mod tests {
 
     /// One expression per line: its form and value, or the error's message and help.
     #[test]
+    #[expect(clippy::too_many_lines, reason = "one table of cases")]
     fn rate_and_at_forms() {
         let cases: &[Case] = &[
             ("rate(5m)", Ok("rate 5m")),
@@ -991,6 +1020,7 @@ mod tests {
 
     /// Limits: one expression, timeout and now per line; `Ok` or the error's message.
     #[test]
+    #[expect(clippy::too_many_lines, reason = "one table of cases")]
     fn limits() {
         let now = utc("2025-06-01T00:00:00Z");
         let min = |m: u64| Duration::from_secs(m * 60);

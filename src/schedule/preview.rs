@@ -226,34 +226,7 @@ pub fn preview(freq: &Frequency, options: &PreviewOptions) -> Preview {
             (zone, false, times.into_iter().take(count).collect())
         }
         FrequencyKind::Cron(expr) => {
-            let (zone, assumed) = match (freq.zone(), default) {
-                (Some(zone), Some(default)) => {
-                    if zone.name() != default.name() {
-                        warnings.push(format!(
-                            "the expression's own zone `{}` decides when it runs; the default zone `{}` is not used",
-                            zone.name(),
-                            default.name()
-                        ));
-                    }
-                    (zone.clone(), false)
-                }
-                (Some(zone), None) => (zone.clone(), false),
-                (None, default) => {
-                    let given = default.is_some();
-                    let zone = default.unwrap_or_else(Zone::utc);
-                    let how = if given {
-                        "the default zone given"
-                    } else {
-                        "pass a default zone (e.g. `--timezone`) to preview another"
-                    };
-                    warnings.push(format!(
-                        "`{}` names no time zone, so each instance runs it by its own system clock; the preview assumes `{}` ({how}); add a zone such as `Asia/Shanghai` to the expression to pin it",
-                        freq.as_str(),
-                        zone.name()
-                    ));
-                    (zone, true)
-                }
-            };
+            let (zone, assumed) = cron_zone(freq, default, &mut warnings);
             let run = cron_fire_times(expr, &zone, options.from, Horizon { count, until: None });
             warnings.extend(dst_warnings(&zone, &run));
             if run.ended && run.times.len() < count {
@@ -286,6 +259,38 @@ pub fn preview(freq: &Frequency, options: &PreviewOptions) -> Preview {
             .collect(),
         warnings,
         unavailable,
+    }
+}
+
+/// The zone a cron expression is previewed in, and whether it was assumed; warns when the
+/// instance clock decides or when the default is overridden by the expression's own zone.
+fn cron_zone(freq: &Frequency, default: Option<Zone>, warnings: &mut Vec<String>) -> (Zone, bool) {
+    match (freq.zone(), default) {
+        (Some(zone), Some(default)) => {
+            if zone.name() != default.name() {
+                warnings.push(format!(
+                    "the expression's own zone `{}` decides when it runs; the default zone `{}` is not used",
+                    zone.name(),
+                    default.name()
+                ));
+            }
+            (zone.clone(), false)
+        }
+        (Some(zone), None) => (zone.clone(), false),
+        (None, default) => {
+            let how = if default.is_some() {
+                "the default zone given"
+            } else {
+                "pass a default zone (e.g. `--timezone`) to preview another"
+            };
+            let zone = default.unwrap_or_else(Zone::utc);
+            warnings.push(format!(
+                "`{}` names no time zone, so each instance runs it by its own system clock; the preview assumes `{}` ({how}); add a zone such as `Asia/Shanghai` to the expression to pin it",
+                freq.as_str(),
+                zone.name()
+            ));
+            (zone, true)
+        }
     }
 }
 

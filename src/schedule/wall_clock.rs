@@ -277,6 +277,7 @@ mod tests {
 
     /// Each special character, at month edges: one expression and start, the matches.
     #[test]
+    #[expect(clippy::too_many_lines, reason = "one table of cases")]
     fn special_days() {
         let cases: &[(&str, &str, &[&str])] = &[
             // `L`: the last day, in 31-, 30-, 28- and 29-day months.

@@ -383,6 +383,7 @@ mod tests {
     /// One zone per line: the text and the name/offset it parses to, or the error's message
     /// and help.
     #[test]
+    #[expect(clippy::too_many_lines, reason = "one table of cases")]
     fn zone_forms() {
         let cases: &[Case] = &[
             ("Asia/Shanghai", Ok("Asia/Shanghai +08:00")),
