@@ -15,4 +15,5 @@ pub mod exec;
 pub mod plan;
 pub mod runbook;
 pub mod sandbox;
+pub mod schedule;
 pub mod suggest;
