@@ -234,27 +234,7 @@ fn plan_step(
 
     let targets = plan_targets(&step.targets, input.inventory);
     let count = targets.instances.as_ref().map(Vec::len);
-    if let Some(instances) = &targets.instances {
-        preflight_warnings(step, instances, input.inventory, warnings);
-    }
-    if let PlanScript::Rendered(rendered) = &script {
-        let encoded = calls::encode_content(&rendered.masked()).len();
-        if encoded > MAX_CONTENT_BYTES {
-            warnings.push(format!(
-                "step `{}`: the script is {} after Base64, over the {} KB CommandContent limit",
-                step.name,
-                crate::count::Count(encoded, "byte"),
-                MAX_CONTENT_BYTES / 1024
-            ));
-        }
-    }
-    if step.parameters.len() > 10 {
-        warnings.push(format!(
-            "step `{}`: {} parameters, but InvokeCommand accepts at most 10 values",
-            step.name,
-            step.parameters.len()
-        ));
-    }
+    step_warnings(input, &targets, &script, warnings);
     let rate_control = rate_control(step, count);
     let enable_parameter = !step.parameters.is_empty() || uses_cloud_tokens(&step.script.text);
 
@@ -303,6 +283,37 @@ fn plan_step(
     };
     plan_step.calls = planned_calls(&runbook.name.to_string(), &plan_step);
     plan_step
+}
+
+/// Preflight warnings of one step: targets, content size, parameter count.
+fn step_warnings(
+    input: &StepInput<'_>,
+    targets: &PlanTargets,
+    script: &PlanScript,
+    warnings: &mut Vec<String>,
+) {
+    let step = input.step;
+    if let Some(instances) = &targets.instances {
+        preflight_warnings(step, instances, input.inventory, warnings);
+    }
+    if let PlanScript::Rendered(rendered) = script {
+        let encoded = calls::encode_content(&rendered.masked()).len();
+        if encoded > MAX_CONTENT_BYTES {
+            warnings.push(format!(
+                "step `{}`: the script is {} after Base64, over the {} KB CommandContent limit",
+                step.name,
+                crate::count::Count(encoded, "byte"),
+                MAX_CONTENT_BYTES / 1024
+            ));
+        }
+    }
+    if step.parameters.len() > 10 {
+        warnings.push(format!(
+            "step `{}`: {} parameters, but InvokeCommand accepts at most 10 values",
+            step.name,
+            step.parameters.len()
+        ));
+    }
 }
 
 /// The calls of a step for review; unknown values in angle brackets.

@@ -760,7 +760,7 @@ impl fmt::Display for Diagnostics {
         write!(
             f,
             "found {} in `{}`",
-            crate::count::Count(self.errors.len(), "error").to_string(),
+            crate::count::Count(self.errors.len(), "error"),
             self.source.name()
         )
     }

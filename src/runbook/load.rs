@@ -1335,7 +1335,7 @@ impl Loader<'_> {
                     )
                     .with_help(format!(
                         "the step targets {}; use a percentage to follow the fleet",
-                        crate::count::Count(explicit, "instance").to_string()
+                        crate::count::Count(explicit, "instance")
                     )),
                 );
             }

@@ -190,9 +190,4 @@ impl Dir {
         std::fs::write(&path, text).unwrap();
         path
     }
-
-    /// The directory.
-    pub(crate) fn path(&self) -> &Path {
-        self.dir.path()
-    }
 }
