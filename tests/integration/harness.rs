@@ -1,7 +1,7 @@
 //! The test harness: run the real binary, against a real sandbox process on loopback.
 
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
 /// The repository root.
