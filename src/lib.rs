@@ -16,4 +16,4 @@ pub mod plan;
 pub mod runbook;
 pub mod sandbox;
 pub mod schedule;
-pub mod suggest;
+pub(crate) mod suggest;
