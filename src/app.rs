@@ -9,12 +9,15 @@ use std::path::{Path, PathBuf};
 
 use tokio::sync::{mpsc, watch};
 
+use clap::CommandFactory as _;
+
 use crate::cli::{
-    Cli, Command, DiagnosticsFormat, PlanArgs, PlanFormat, RunArgs, SandboxArgs, TargetArgs,
+    Cli, Command, DiagnosticsFormat, PlanArgs, PlanFormat, RunArgs, SandboxArgs, Shell, TargetArgs,
     ValidateArgs, VarArgs,
 };
 use crate::cloud::credential::Credential;
 use crate::cloud::id::RegionId;
+use crate::cloud::profile;
 use crate::cloud::{Client, ClientBuilder};
 use crate::error::{EXIT_INVALID_INPUT, EXIT_OK, Error};
 use crate::exec::{self, Cancel, PollConfig, RunConfig, SecretValues};
@@ -35,11 +38,30 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Run(args) => run_command(&args),
         Command::Sandbox(args) => serve_sandbox(&args),
         Command::Schema => {
-            let schema = runbook::schema::json();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&schema).expect("the schema serialises")
-            );
+            let mut text = serde_json::to_string_pretty(&runbook::schema::json())
+                .expect("the schema serialises");
+            text.push('\n');
+            write_output(None, &text)?;
+            Ok(EXIT_OK)
+        }
+        Command::Completions(args) => {
+            let shell = match args.shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+                Shell::Powershell => clap_complete::Shell::PowerShell,
+            };
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ecs-runbook", &mut script);
+            write_output(None, &String::from_utf8_lossy(&script))?;
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .expect("rendering into memory cannot fail");
+            write_output(None, &String::from_utf8_lossy(&page))?;
             Ok(EXIT_OK)
         }
     }
@@ -138,7 +160,7 @@ fn validate(args: &ValidateArgs) -> Result<i32, Error> {
         match outcome {
             Ok(()) => {
                 if args.format == DiagnosticsFormat::Text {
-                    println!("ok {}", file.display());
+                    write_output(None, &format!("ok {}\n", file.display()))?;
                 }
                 reports.push(serde_json::json!({"path": file.display().to_string(), "ok": true, "diagnostics": []}));
             }
@@ -148,7 +170,7 @@ fn validate(args: &ValidateArgs) -> Result<i32, Error> {
                     DiagnosticsFormat::Text => {
                         let mut err = stderr.lock();
                         let _ = writeln!(err, "{}", render_diagnostic(&error));
-                        println!("error {}", file.display());
+                        write_output(None, &format!("error {}\n", file.display()))?;
                     }
                     DiagnosticsFormat::Json => reports.push(serde_json::json!({
                         "path": file.display().to_string(),
@@ -161,10 +183,9 @@ fn validate(args: &ValidateArgs) -> Result<i32, Error> {
     }
     if args.format == DiagnosticsFormat::Json {
         let doc = serde_json::json!({"files": reports, "errors": failed});
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).expect("JSON serialises")
-        );
+        let mut text = serde_json::to_string_pretty(&doc).expect("JSON serialises");
+        text.push('\n');
+        write_output(None, &text)?;
     } else {
         let _ = writeln!(
             stderr.lock(),
@@ -190,6 +211,24 @@ pub fn render_diagnostic(diagnostic: &dyn miette::Diagnostic) -> String {
     let mut out = String::new();
     let _ = miette::GraphicalReportHandler::new_themed(theme).render_report(&mut out, diagnostic);
     out
+}
+
+/// Sends `tracing` logs to stderr: `-v` debug for this crate (each API call), `-vv` trace
+/// (request parameters, redacted); `RUST_LOG` replaces both. Plain text unless stderr is a
+/// terminal and `NO_COLOR` is unset.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,ecs_runbook=debug",
+        _ => "warn,ecs_runbook=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color_enabled())
+        .try_init();
 }
 
 /// Machine-readable diagnostics (for CI annotations): one record per diagnostic and related
@@ -290,13 +329,7 @@ impl Target {
             .region
             .clone()
             .map(RegionId::new)
-            .or_else(|| runbook_region.cloned())
-            .or_else(|| {
-                std::env::var(ENV_REGION)
-                    .ok()
-                    .filter(|r| !r.is_empty())
-                    .map(RegionId::new)
-            });
+            .or_else(|| runbook_region.cloned());
         if args.sandbox {
             let mut config = sandbox::SandboxConfig::default();
             if let Some(path) = &args.fleet {
@@ -312,17 +345,23 @@ impl Target {
                 sandbox: Some(running),
             });
         }
+        let resolved = profile::resolve_default(args.profile.as_deref())?;
+        let region = region.or(resolved.region).or_else(|| {
+            std::env::var(ENV_REGION)
+                .ok()
+                .filter(|r| !r.is_empty())
+                .map(RegionId::new)
+        });
         let Some(region) = region else {
             return Err(Error::usage(
-                "no region: the runbook has no `region`, and neither `--region` nor `ALIBABA_CLOUD_REGION_ID` is set",
+                "no region: neither `--region`, the runbook's `region`, the profile's region nor `ALIBABA_CLOUD_REGION_ID` is set",
                 Some(
                     "add `region: cn-hangzhou` (for example) to the runbook, or pass `--region`"
                         .to_owned(),
                 ),
             ));
         };
-        let credential = Credential::from_env()?;
-        let mut builder = ClientBuilder::new(region, credential);
+        let mut builder = ClientBuilder::new(region, resolved.credential);
         if let Some(endpoint) = &args.endpoint {
             builder = builder.endpoint(endpoint.clone());
         }
@@ -563,8 +602,7 @@ fn serve_sandbox(args: &SandboxArgs) -> Result<i32, Error> {
     let rt = runtime();
     rt.block_on(async {
         let running = sandbox::start(config).await.map_err(start_error)?;
-        println!("sandbox listening on {}", running.url());
-        let _ = std::io::stdout().flush();
+        write_output(None, &format!("sandbox listening on {}\n", running.url()))?;
         let _ = tokio::signal::ctrl_c().await;
         running.shutdown().await;
         Ok(EXIT_OK)

@@ -9,6 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "ecs-runbook", version, about, long_about = None)]
 pub struct Cli {
+    /// Log API calls and decisions to stderr: `-v` each call (action, status, request id,
+    /// duration), `-vv` also the request parameters (secrets redacted). `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -27,6 +31,31 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Print the runbook JSON Schema.
     Schema,
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Shells with completion scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+    /// PowerShell.
+    Powershell,
 }
 
 /// `validate`.
@@ -72,9 +101,12 @@ pub struct TargetArgs {
     /// API endpoint, e.g. a VPC endpoint or a sandbox URL.
     #[arg(long, env = "ECS_RUNBOOK_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
-    /// Region (else the runbook's `region`, else `ALIBABA_CLOUD_REGION_ID`).
+    /// Region (else the runbook's `region`, the profile's, or `ALIBABA_CLOUD_REGION_ID`).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+    /// The aliyun CLI profile (`~/.aliyun/config.json`) to take credentials from.
+    #[arg(long, value_name = "NAME", conflicts_with = "sandbox")]
+    pub profile: Option<String>,
 }
 
 /// Plan formats.

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use miette::Diagnostic;
 
-use crate::cloud::credential::MissingCredential;
 use crate::cloud::error::CallError;
+use crate::cloud::profile::CredentialError;
 
 /// Exit code: every gate passed.
 pub const EXIT_OK: i32 = 0;
@@ -65,10 +65,10 @@ pub enum Error {
     #[diagnostic(
         code(ecs_runbook::credentials),
         help(
-            "set `ALIBABA_CLOUD_ACCESS_KEY_ID` and `ALIBABA_CLOUD_ACCESS_KEY_SECRET`, or try the tool with `--sandbox`"
+            "configure a profile with `aliyun configure`, or set `ALIBABA_CLOUD_ACCESS_KEY_ID` and `ALIBABA_CLOUD_ACCESS_KEY_SECRET`; to try the tool without a cloud account, use `--sandbox`"
         )
     )]
-    Credentials(#[from] MissingCredential),
+    Credentials(#[from] CredentialError),
     /// An API call failed.
     #[error(transparent)]
     #[diagnostic(code(ecs_runbook::api))]
@@ -81,6 +81,10 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(code(ecs_runbook::step_failed))]
     StepFailed(String),
+    /// Standard output was closed by the reader (`| head`); not worth a message.
+    #[error("broken pipe")]
+    #[diagnostic(code(ecs_runbook::broken_pipe))]
+    BrokenPipe,
     /// Ctrl-C.
     #[error("interrupted")]
     #[diagnostic(code(ecs_runbook::interrupted))]
@@ -105,6 +109,7 @@ impl Error {
             | Self::Io { .. } => EXIT_INVALID_INPUT,
             Self::Credentials(_) | Self::Api(_) | Self::Sandbox(_) => EXIT_API,
             Self::Interrupted => EXIT_INTERRUPTED,
+            Self::BrokenPipe => EXIT_OK,
         }
     }
 
@@ -118,6 +123,9 @@ impl Error {
 
     /// Whether `main` should print anything: a failed step was already reported in full.
     pub fn is_reported(&self) -> bool {
-        matches!(self, Self::StepFailed(_) | Self::Interrupted)
+        matches!(
+            self,
+            Self::StepFailed(_) | Self::Interrupted | Self::BrokenPipe
+        )
     }
 }

@@ -8,6 +8,7 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = ecs_runbook::cli::Cli::parse();
+    ecs_runbook::app::init_logging(cli.verbose);
     let code = match ecs_runbook::app::run(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -42,6 +42,8 @@ pub enum CredentialSource {
     Sandbox,
     /// Given by the caller.
     Explicit,
+    /// A profile of the aliyun CLI configuration.
+    Profile(String),
 }
 
 /// An `AccessKey` pair, with an STS token for temporary credentials.
@@ -69,14 +71,6 @@ pub const SANDBOX_ACCESS_KEY_ID: &str = "sandbox";
 /// The sandbox's default `AccessKey` secret. It guards nothing: the sandbox is local.
 pub const SANDBOX_ACCESS_KEY_SECRET: &str = "sandbox-secret";
 
-/// No credential could be found.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("no Alibaba Cloud credentials found (tried: {})", tried.join(", "))]
-pub struct MissingCredential {
-    /// What was looked at, in order.
-    pub tried: Vec<String>,
-}
-
 impl Credential {
     /// A credential from explicit values.
     pub fn new(access_key_id: impl Into<String>, access_key_secret: impl Into<String>) -> Self {
@@ -95,39 +89,10 @@ impl Credential {
             ..Self::new(SANDBOX_ACCESS_KEY_ID, SANDBOX_ACCESS_KEY_SECRET)
         }
     }
-
-    /// Reads the official SDKs' environment variables through `lookup`, so that tests can
-    /// pass a map instead of the process environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, MissingCredential> {
-        let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        match (
-            non_empty(ENV_ACCESS_KEY_ID),
-            non_empty(ENV_ACCESS_KEY_SECRET),
-        ) {
-            (Some(id), Some(secret)) => Ok(Self {
-                access_key_id: id,
-                access_key_secret: Secret::new(secret),
-                security_token: non_empty(ENV_SECURITY_TOKEN).map(Secret::new),
-                source: CredentialSource::Environment,
-            }),
-            _ => Err(MissingCredential {
-                tried: vec![format!(
-                    "environment variables `{ENV_ACCESS_KEY_ID}` and `{ENV_ACCESS_KEY_SECRET}`"
-                )],
-            }),
-        }
-    }
-
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, MissingCredential> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     #[test]
@@ -138,22 +103,5 @@ mod tests {
         assert!(!shown.contains("very-secret-value"), "{shown}");
         assert!(!shown.contains("token-value"), "{shown}");
         assert!(shown.contains("id"));
-    }
-
-    #[test]
-    fn reads_the_sdk_variables() {
-        let env: HashMap<&str, &str> = [
-            (ENV_ACCESS_KEY_ID, "AK"),
-            (ENV_ACCESS_KEY_SECRET, "SK"),
-            (ENV_SECURITY_TOKEN, "TOK"),
-        ]
-        .into();
-        let c = Credential::from_lookup(|k| env.get(k).map(|v| (*v).to_owned())).unwrap();
-        assert_eq!(c.access_key_id, "AK");
-        assert_eq!(c.access_key_secret.expose(), "SK");
-        assert_eq!(c.security_token.unwrap().expose(), "TOK");
-
-        let err = Credential::from_lookup(|_| None).unwrap_err();
-        assert!(err.to_string().contains(ENV_ACCESS_KEY_ID));
     }
 }

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod credential;
 pub mod error;
 pub mod id;
+pub mod profile;
 pub mod retry;
 pub mod sign;
 pub mod status;

@@ -238,17 +238,15 @@ impl Client {
             },
             params.clone(),
         );
-        let mut url = String::with_capacity(self.endpoint.len() + 64 * signed.len());
-        url.push_str(&self.endpoint);
-        url.push_str("/?");
-        for (i, (name, value)) in signed.iter().enumerate() {
-            if i > 0 {
-                url.push('&');
-            }
-            url.push_str(&sign::percent_encode(name));
-            url.push('=');
-            url.push_str(&sign::percent_encode(value));
-        }
+        let url = query_url(&self.endpoint, &signed);
+        tracing::trace!(
+            action = A::NAME,
+            endpoint = %self.endpoint,
+            attempt,
+            params = %redacted(&signed),
+            "sending"
+        );
+        let started = std::time::Instant::now();
         let response = self
             .http
             .post(url)
@@ -258,7 +256,7 @@ impl Client {
             .timeout(read_timeout(A::NAME))
             .send()
             .await
-            .map_err(|e| transport_error(A::NAME, &e))?;
+            .map_err(|e| logged(transport_error(A::NAME, &e), started, attempt))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -269,7 +267,21 @@ impl Client {
         let body = response
             .bytes()
             .await
-            .map_err(|e| transport_error(A::NAME, &e))?;
+            .map_err(|e| logged(transport_error(A::NAME, &e), started, attempt))?;
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let request_id = serde_json::from_slice::<RequestIdOnly>(&body)
+                .map(|r| r.request_id)
+                .unwrap_or_default();
+            tracing::debug!(
+                action = A::NAME,
+                status,
+                request_id = %request_id,
+                attempt,
+                duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                bytes = body.len(),
+                "api call"
+            );
+        }
         if (200..300).contains(&status) {
             return serde_json::from_slice(&body).map_err(|e| {
                 TransportError::Decode {
@@ -305,6 +317,57 @@ impl Client {
         let mut nonces = self.nonces.lock().expect("nonce lock");
         format!("{:016x}{:016x}", nonces.next_u64(), nonces.next_u64())
     }
+}
+
+/// `<endpoint>/?<every parameter, percent-encoded>`, as the official SDK sends a POST.
+fn query_url(endpoint: &str, params: &wire::Params) -> String {
+    let mut url = String::with_capacity(endpoint.len() + 64 * params.len());
+    url.push_str(endpoint);
+    url.push_str("/?");
+    for (i, (name, value)) in params.iter().enumerate() {
+        if i > 0 {
+            url.push('&');
+        }
+        url.push_str(&sign::percent_encode(name));
+        url.push('=');
+        url.push_str(&sign::percent_encode(value));
+    }
+    url
+}
+
+/// Only the request id of a response body, for logs.
+#[derive(serde::Deserialize)]
+struct RequestIdOnly {
+    #[serde(rename = "RequestId", default)]
+    request_id: String,
+}
+
+/// Logs a failed exchange at debug level and passes the error on.
+fn logged(error: CallError, started: std::time::Instant, attempt: u32) -> CallError {
+    tracing::debug!(
+        attempt,
+        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        error = %error,
+        "api call failed"
+    );
+    error
+}
+
+/// Parameters for a trace log: the signature and the STS token are hidden, and the values that
+/// can carry secret variables (the script and its parameters) are shown only by size.
+pub(crate) fn redacted(params: &wire::Params) -> String {
+    params
+        .iter()
+        .map(|(name, value)| {
+            let shown = match name.as_str() {
+                "Signature" | "SecurityToken" => "<redacted>".to_owned(),
+                "CommandContent" | "Parameters" => format!("<{} bytes>", value.len()),
+                _ => value.clone(),
+            };
+            format!("{name}={shown}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn transport_error(action: &'static str, error: &reqwest::Error) -> CallError {

@@ -1,6 +1,7 @@
 //! The single integration-test binary: every module runs the real `ecs-runbook` binary.
 
 mod corpus;
+mod ecosystem;
 mod errors;
 mod harness;
 mod run;
