@@ -45,7 +45,23 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+/// Pins the clock of schedule previews and expiry checks (RFC 3339), for reproducible plans.
+pub const ENV_NOW: &str = "ECS_RUNBOOK_NOW";
+
+/// "Now": [`ENV_NOW`] when set, else the system clock.
+pub(crate) fn clock() -> Result<chrono::DateTime<chrono::Utc>, Error> {
+    match std::env::var(ENV_NOW) {
+        Ok(text) if !text.is_empty() => crate::schedule::parse_time(&text).map_err(|message| {
+            Error::usage(
+                format!("`{ENV_NOW}`: {message}"),
+                Some(format!("unset `{ENV_NOW}` to use the system clock")),
+            )
+        }),
+        _ => Ok(chrono::Utc::now()),
+    }
+}
+
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -256,7 +272,13 @@ fn plan(args: &PlanArgs) -> Result<i32, Error> {
             Ok::<_, Error>(inventory)
         })?)
     };
-    let plan = planning::build(&runbook, &BuildOptions { inventory })?;
+    let plan = planning::build(
+        &runbook,
+        &BuildOptions {
+            inventory,
+            now: Some(clock()?),
+        },
+    )?;
     let text = display::render(&plan, plan_format(args.format));
     write_output(args.output.as_deref(), &text)?;
     Ok(EXIT_OK)
@@ -475,6 +497,7 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
                     &runbook,
                     &BuildOptions {
                         inventory: Some(inventory),
+                        now: Some(clock()?),
                     },
                 )?
             }

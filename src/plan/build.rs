@@ -30,6 +30,9 @@ use crate::runbook::model::{
 pub struct BuildOptions {
     /// What the cloud said about the targets; `None` for an offline plan.
     pub inventory: Option<Inventory>,
+    /// "Now", for the next fire times of a scheduled runbook; `None` lists none, which keeps
+    /// a build that needs no previews independent of the clock.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Template problems found while building, with spans in the runbook or script file.
@@ -179,6 +182,7 @@ pub fn build(runbook: &Runbook, options: &BuildOptions) -> Result<Plan, BuildErr
         unchecked,
         integrity: String::new(),
     };
+    crate::plan::schedule::attach(runbook, &mut plan, options.now);
     plan.seal();
     Ok(plan)
 }
