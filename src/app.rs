@@ -1,8 +1,11 @@
 //! The commands: what each subcommand does with the pipeline stages, and where its output goes.
 //!
 //! Results go to stdout, progress and diagnostics to stderr. A tokio runtime is built only for
-//! the commands that talk to an API (`run`, `sandbox`, and `plan` unless `--offline`), so
-//! `validate` and offline plans never start one.
+//! the commands that talk to an API (`run`, `sandbox`, the `schedule` commands but `preview`,
+//! and `plan` unless `--offline`), so `validate`, `schedule preview` and offline plans never
+//! start one. The `schedule` commands live in `app::schedule`.
+
+mod schedule;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -33,6 +36,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Validate(args) => validate(&args),
         Command::Plan(args) => plan(&args),
         Command::Run(args) => run_command(&args),
+        Command::Schedule(args) => schedule::command(&args),
         Command::Sandbox(args) => serve_sandbox(&args),
         Command::Schema => {
             let schema = runbook::schema::json();
@@ -211,7 +215,13 @@ pub fn render_diagnostic(diagnostic: &dyn miette::Diagnostic) -> String {
 /// Machine-readable diagnostics (for CI annotations): one record per diagnostic and related
 /// diagnostic, with 1-based line and column of its first label.
 pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
-    fn one(d: &dyn miette::Diagnostic, out: &mut Vec<serde_json::Value>) {
+    // A related diagnostic without a source of its own points into its parent's (the runbook
+    // for each of a file's problems), as miette's renderer reads it.
+    fn one(
+        d: &dyn miette::Diagnostic,
+        parent: Option<&dyn miette::SourceCode>,
+        out: &mut Vec<serde_json::Value>,
+    ) {
         let mut record = serde_json::json!({
             "severity": "error",
             "message": d.to_string(),
@@ -219,7 +229,8 @@ pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
             "help": d.help().map(|h| h.to_string()),
         });
         let label = d.labels().and_then(|mut labels| labels.next());
-        if let (Some(source), Some(label)) = (d.source_code(), label)
+        let source = d.source_code().or(parent);
+        if let (Some(source), Some(label)) = (source, label)
             && let Ok(contents) = source.read_span(label.inner(), 0, 0)
         {
             record["path"] = serde_json::json!(contents.name());
@@ -231,7 +242,7 @@ pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
         if let Some(related) = d.related() {
             let before = out.len();
             for r in related {
-                one(r, out);
+                one(r, source, out);
             }
             if out.len() > before && !has_location {
                 return;
@@ -240,7 +251,7 @@ pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
         out.push(record);
     }
     let mut out = Vec::new();
-    one(diagnostic, &mut out);
+    one(diagnostic, None, &mut out);
     out
 }
 
@@ -479,7 +490,11 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
     };
     if let Some(runbook) = &runbook {
         // Template errors are input errors: report them before starting anything.
-        planning::build(runbook, &BuildOptions::default())?;
+        let offline = planning::build(runbook, &BuildOptions::default())?;
+        schedule::check_run(&offline, args.once)?;
+    }
+    if let Some(plan) = &saved {
+        schedule::check_run(plan, args.once)?;
     }
     let rt = runtime();
     rt.block_on(async {
@@ -512,6 +527,12 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let secrets = resolve_secrets(&plan, &base)?;
+        if plan.schedule.is_some() && !args.once {
+            // A scheduled runbook becomes a Timed invocation; nothing waits for its runs.
+            let outcome = schedule::run_timed(&target, &plan, &secrets).await;
+            target.shutdown().await;
+            return outcome;
+        }
         let config = RunConfig {
             run_id: new_run_id(),
             max_parallel: args.max_parallel,

@@ -154,9 +154,8 @@ fn schedule_text(out: &mut String, s: &PlanSchedule) {
     };
     let _ = writeln!(out, "  scheduled: `{}`{written}", s.frequency);
     let _ = writeln!(out, "    {}", mode_line(s.mode));
-    let assumed = if s.zone_assumed { ", assumed" } else { "" };
     if !s.next.is_empty() {
-        let _ = writeln!(out, "    next fire times ({}{assumed}, and UTC):", s.zone);
+        let _ = writeln!(out, "    {}", times_heading(&s.zone, s.zone_assumed));
     }
     for t in &s.next {
         let _ = writeln!(out, "      {}  {}", t.local, t.utc);
@@ -176,8 +175,8 @@ fn schedule_markdown(out: &mut String, s: &PlanSchedule) {
     );
     let _ = writeln!(out);
     if !s.next.is_empty() {
-        let assumed = if s.zone_assumed { ", assumed" } else { "" };
-        let _ = writeln!(out, "| next fire time ({}{assumed}) | UTC |", s.zone);
+        let assumed = if s.zone_assumed { " (assumed)" } else { "" };
+        let _ = writeln!(out, "| next fire time in {}{assumed} | UTC |", s.zone);
         let _ = writeln!(out, "|---|---|");
         for t in &s.next {
             let _ = writeln!(out, "| {} | {} |", t.local, t.utc);
@@ -190,6 +189,12 @@ fn schedule_markdown(out: &mut String, s: &PlanSchedule) {
     if !s.warnings.is_empty() {
         let _ = writeln!(out);
     }
+}
+
+/// The heading of a list of fire times shown in `zone` and in UTC.
+pub fn times_heading(zone: &str, assumed: bool) -> String {
+    let assumed = if assumed { " (assumed)" } else { "" };
+    format!("next fire times, in {zone}{assumed} and in UTC:")
 }
 
 /// What `run` does with a scheduled runbook, in words.

@@ -4,3 +4,4 @@ mod corpus;
 mod errors;
 mod harness;
 mod run;
+mod schedule;
