@@ -488,14 +488,9 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
         (None, Some(plan)) => (None, Some(read_plan(plan)?)),
         _ => unreachable!("clap requires exactly one of FILE and --plan"),
     };
-    if let Some(runbook) = &runbook {
-        // Template errors are input errors: report them before starting anything.
-        let offline = planning::build(runbook, &BuildOptions::default())?;
-        schedule::check_run(&offline, args.once)?;
-    }
-    if let Some(plan) = &saved {
-        schedule::check_run(plan, args.once)?;
-    }
+    // Template errors, and a schedule `run` cannot create, are input errors: report them
+    // before starting anything.
+    schedule::check_run(runbook.as_ref(), saved.as_ref(), args.once)?;
     let rt = runtime();
     rt.block_on(async {
         let region = runbook.as_ref().and_then(|r| r.region.clone()).or_else(|| {
@@ -528,10 +523,7 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
             .unwrap_or_default();
         let secrets = resolve_secrets(&plan, &base)?;
         if plan.schedule.is_some() && !args.once {
-            // A scheduled runbook becomes a Timed invocation; nothing waits for its runs.
-            let outcome = schedule::run_timed(&target, &plan, &secrets).await;
-            target.shutdown().await;
-            return outcome;
+            return schedule::run_timed(target, &plan, &secrets).await;
         }
         let config = RunConfig {
             run_id: new_run_id(),

@@ -113,8 +113,20 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Checks, before any API call, that `run` can do what it is asked with a scheduled plan.
-pub(super) fn check_run(plan: &Plan, once: bool) -> Result<(), Error> {
+/// What `run` checks before any API call: the runbook's templates (by planning it offline),
+/// and that a scheduled plan can become a Timed invocation unless `--once` runs it now.
+pub(super) fn check_run(
+    runbook: Option<&Runbook>,
+    saved: Option<&Plan>,
+    once: bool,
+) -> Result<(), Error> {
+    let offline = match runbook {
+        Some(runbook) => Some(planning::build(runbook, &BuildOptions::default())?),
+        None => None,
+    };
+    let Some(plan) = offline.as_ref().or(saved) else {
+        return Ok(());
+    };
     if once || plan.schedule.is_none() {
         return Ok(());
     }
@@ -173,12 +185,19 @@ fn content(plan: &Plan, secrets: &SecretValues) -> Result<String, Error> {
 }
 
 /// `run` of a one-step scheduled runbook: its Timed invocation in the set `default`, created,
-/// replaced when the runbook changed, or left alone when it is already there; never waited for.
+/// replaced when the runbook changed, or left alone when it is already there; never waited
+/// for. The target is shut down at the end.
 pub(super) async fn run_timed(
-    target: &Target,
+    target: Target,
     plan: &Plan,
     secrets: &SecretValues,
 ) -> Result<i32, Error> {
+    let outcome = create_timed(&target, plan, secrets).await;
+    target.shutdown().await;
+    outcome
+}
+
+async fn create_timed(target: &Target, plan: &Plan, secrets: &SecretValues) -> Result<i32, Error> {
     check_future(plan, clock()?)?;
     let content = content(plan, secrets)?;
     let place = place(target);

@@ -470,3 +470,168 @@ pub fn change_name(change: &Change) -> &str {
         Change::Remove { current, .. } => &current.name,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::plan::{BuildOptions, build};
+    use crate::runbook::{VarOverrides, load_str};
+
+    /// The plan of a one-step scheduled runbook `name` on the given instances.
+    fn desired(name: &str, script: &str, instances: &str) -> Desired {
+        let text = format!(
+            "version: 1\nname: {name}\ntargets: {{instances: [{instances}]}}\nschedule: {{frequency: 'rate(1h)'}}\nsteps:\n  - name: a\n    script: {script}\n"
+        );
+        let runbook =
+            load_str(Path::new("r.yaml"), &text, &VarOverrides::new()).expect("a valid runbook");
+        Desired {
+            path: "r.yaml".to_owned(),
+            plan: build(&runbook, &BuildOptions::default()).expect("a plan"),
+        }
+    }
+
+    /// A schedule on the cloud with one invocation per `(hash, spec)`.
+    fn cloud(name: &str, set: &str, tags: &[(&str, &str)]) -> CloudSchedule {
+        CloudSchedule {
+            name: name.to_owned(),
+            set: set.to_owned(),
+            invocations: tags
+                .iter()
+                .enumerate()
+                .map(|(i, (hash, spec))| TimedInvocation {
+                    invoke_id: InvokeId::new(format!("t-{name}{i}")),
+                    command_id: CommandId::new(format!("c-{name}")),
+                    hash: (*hash).to_owned(),
+                    spec: (*spec).to_owned(),
+                    frequency: "rate(1h)".to_owned(),
+                    created: "2030-01-01T00:00:00Z".to_owned(),
+                    status: InvocationStatus::Scheduled,
+                    instances: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// One line per change: `create a`, `replace a: <reason>`, `remove a: <why>`, `keep a`.
+    fn lines(diff: &Diff) -> Vec<String> {
+        diff.changes
+            .iter()
+            .map(|c| match c {
+                Change::Create(d) => format!("create {}", d.name()),
+                Change::Replace {
+                    desired, reason, ..
+                } => {
+                    format!("replace {}: {reason:?}", desired.name())
+                }
+                Change::Remove { current, why } => format!("remove {}: {why}", current.name),
+                Change::Keep { desired, .. } => format!("keep {}", desired.name()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reconciliation() {
+        let a = desired("a", "echo a", "i-abc");
+        let (hash, spec) = (
+            a.plan.runbook.hash.clone(),
+            a.plan.schedule.as_ref().expect("scheduled").spec.clone(),
+        );
+        let (hash, spec) = (hash.as_str(), spec.as_str());
+        let none = BTreeMap::new();
+        let cases: Vec<(Vec<CloudSchedule>, bool, Vec<&str>)> = vec![
+            (vec![], true, vec!["create a"]),
+            (
+                vec![cloud("a", "default", &[(hash, spec)])],
+                true,
+                vec!["keep a"],
+            ),
+            (
+                vec![cloud("a", "default", &[("0ld", spec)])],
+                true,
+                vec!["replace a: RunbookChanged { from: \"0ld\", to: \"HASH\" }"],
+            ),
+            (
+                vec![cloud("a", "default", &[(hash, "0ld")])],
+                true,
+                vec!["replace a: SpecChanged"],
+            ),
+            (
+                vec![cloud("a", "default", &[(hash, spec), (hash, spec)])],
+                true,
+                vec!["replace a: Duplicated { found: 2, needed: 1 }"],
+            ),
+            (
+                vec![
+                    cloud("a", "default", &[(hash, spec)]),
+                    cloud("gone", "default", &[(hash, spec)]),
+                ],
+                true,
+                vec![
+                    "keep a",
+                    "remove gone: no scheduled runbook named `gone` in the given paths",
+                ],
+            ),
+            // Without pruning (`run`), and in another set, nothing is removed.
+            (
+                vec![cloud("gone", "default", &[(hash, spec)])],
+                false,
+                vec!["create a"],
+            ),
+            (
+                vec![cloud("gone", "other", &[(hash, spec)])],
+                true,
+                vec!["create a"],
+            ),
+        ];
+        for (cloud_side, prune, expected) in cases {
+            let diff = diff(vec![a.clone()], &cloud_side, DEFAULT_SET, prune, &none);
+            let expected: Vec<String> = expected.iter().map(|l| l.replace("HASH", hash)).collect();
+            assert_eq!(lines(&diff), expected, "{cloud_side:?}");
+        }
+    }
+
+    #[test]
+    fn reasons_and_notes() {
+        let a = desired("a", "echo a", "i-abc");
+        let hash = a.plan.runbook.hash.clone();
+        let spec = a.plan.schedule.as_ref().expect("scheduled").spec.clone();
+        let why = BTreeMap::from([("b".to_owned(), "it cannot be scheduled any more".to_owned())]);
+        let cloud_side = vec![
+            cloud("a", "other", &[(&hash, &spec)]),
+            cloud("b", "default", &[(&hash, &spec)]),
+        ];
+        let diff = diff(vec![a], &cloud_side, DEFAULT_SET, true, &why);
+        assert_eq!(
+            lines(&diff),
+            ["create a", "remove b: it cannot be scheduled any more"]
+        );
+        assert_eq!(diff.elsewhere, [("a".to_owned(), "other".to_owned())]);
+        assert!(!diff.is_empty());
+    }
+
+    #[test]
+    fn a_spec_change_follows_the_targets() {
+        let one = desired("a", "echo a", "i-abc");
+        let two = desired("a", "echo a", "i-abc, i-def");
+        let spec = |d: &Desired| d.plan.schedule.as_ref().expect("scheduled").spec.clone();
+        assert_ne!(spec(&one), spec(&two));
+        assert_eq!(spec(&one), spec(&desired("a", "echo a", "i-abc")));
+    }
+
+    #[test]
+    fn refusals() {
+        let a = desired("a", "echo a", "i-abc");
+        assert_eq!(refusal(&a.plan), None);
+        let text = "version: 1\nname: w\ntargets: {instances: [i-abc]}\nschedule: {frequency: 'rate(1h)'}\nsteps:\n  - name: a\n    script: x\n    when: '{{ true }}'\n";
+        let runbook = load_str(Path::new("w.yaml"), text, &VarOverrides::new()).expect("valid");
+        let plan = build(&runbook, &BuildOptions::default()).expect("a plan");
+        assert_eq!(
+            refusal(&plan).as_deref(),
+            Some(
+                "step `a` of scheduled runbook `w` has `when`, which nothing evaluates at fire time on Cloud Assistant's timer"
+            )
+        );
+    }
+}

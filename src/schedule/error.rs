@@ -109,25 +109,26 @@ impl std::error::Error for FrequencyError {}
 /// A refused expression typed on the command line (`schedule preview EXPR`), rendered with the
 /// expression as its source so the label points at the offending token.
 #[derive(Debug)]
-pub struct ExpressionDiagnostic {
-    /// Why it was refused.
-    pub error: FrequencyError,
-    source: NamedSource<String>,
-}
+pub struct ExpressionDiagnostic(Box<(FrequencyError, NamedSource<String>)>);
 
 impl ExpressionDiagnostic {
     /// Wraps `error`, found in `expr`.
     pub fn new(expr: &str, error: FrequencyError) -> Self {
-        Self {
+        Self(Box::new((
             error,
-            source: NamedSource::new("expression", expr.to_owned()),
-        }
+            NamedSource::new("expression", expr.to_owned()),
+        )))
+    }
+
+    /// Why the expression was refused.
+    pub fn error(&self) -> &FrequencyError {
+        &self.0.0
     }
 }
 
 impl fmt::Display for ExpressionDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.error.message)
+        f.write_str(&self.error().message)
     }
 }
 
@@ -139,17 +140,18 @@ impl miette::Diagnostic for ExpressionDiagnostic {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(&self.error.help))
+        Some(Box::new(&self.error().help))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
+        Some(&self.0.1)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = &self.error.span;
+        let error = self.error();
+        let span = &error.span;
         Some(Box::new(std::iter::once(LabeledSpan::new(
-            Some(self.error.kind.label().to_owned()),
+            Some(error.kind.label().to_owned()),
             span.start,
             span.len(),
         ))))

@@ -436,6 +436,10 @@ fn fire_times(list: &str) -> std::collections::BTreeSet<String> {
 /// records); after the runbook changes in git, `apply` replaces it (one schedule, not two);
 /// after the file is deleted, `apply` removes it.
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one story: diff, create, fire, replace, keep, remove"
+)]
 fn apply_fires_then_replaces_not_duplicates() {
     let sandbox = Sandbox::start();
     let dir = Dir::new();
@@ -562,4 +566,41 @@ fn apply_fires_then_replaces_not_duplicates() {
     );
     assert_eq!(sandbox.calls("StopInvocation"), 2);
     assert!(list().stdout.starts_with("no schedules on "));
+}
+
+/// The example scheduled runbook: `run --sandbox` creates its Timed invocation (and says the
+/// in-process sandbox ends with the command); `run --sandbox --once` runs it now.
+#[test]
+fn the_example_scheduled_runbook() {
+    let path = "runbooks/weekly-archive-cleanup.yaml";
+    let out = run(bin().current_dir(repo()).args(["run", "--sandbox", path]));
+    out.code(0);
+    assert!(
+        out.stdout
+            .starts_with("scheduled `weekly-archive-cleanup`: command c-"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "Frequency `0 0 3 ? * SUN Asia/Shanghai`; next fire times, in Asia/Shanghai and in UTC:"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("in-process sandbox, which stops when this command ends"),
+        "{}",
+        out.stderr
+    );
+    let once = run(bin()
+        .current_dir(repo())
+        .args(["run", "--sandbox", "--once", path]));
+    once.code(0);
+    assert!(
+        once.stdout.contains("removed 0 archived files"),
+        "{}",
+        once.stdout
+    );
 }

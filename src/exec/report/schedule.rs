@@ -119,7 +119,11 @@ fn invoke_ids(schedule: &CloudSchedule) -> String {
 /// What creating one schedule made, with its next fire times.
 pub fn created_text(plan: &Plan, created: &Created) -> String {
     let mut out = String::new();
-    let ids: Vec<&str> = created.invoke_ids.iter().map(|i| i.as_str()).collect();
+    let ids: Vec<&str> = created
+        .invoke_ids
+        .iter()
+        .map(crate::cloud::id::InvokeId::as_str)
+        .collect();
     let _ = writeln!(
         out,
         "scheduled `{}`: command {}, Timed invocation {} on {}",
