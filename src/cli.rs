@@ -223,6 +223,10 @@ pub struct ListArgs {
     /// Only this schedule set.
     #[arg(long, value_name = "NAME")]
     pub set: Option<String>,
+    /// The zone assumed for a cron expression that names none (each instance's own clock
+    /// decides on the cloud); default UTC.
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
     /// How many next fire times per schedule.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub count: usize,

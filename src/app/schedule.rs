@@ -198,7 +198,14 @@ pub(super) async fn run_timed(
 }
 
 async fn create_timed(target: &Target, plan: &Plan, secrets: &SecretValues) -> Result<i32, Error> {
-    check_future(plan, clock()?)?;
+    let now = clock()?;
+    check_future(plan, now)?;
+    // A saved plan's own list of fire times may be past by now.
+    let next = plan
+        .schedule
+        .as_ref()
+        .map(|s| planning::schedule::next_fire_times(s, now))
+        .unwrap_or_default();
     let content = content(plan, secrets)?;
     let place = place(target);
     let cloud = timed::discover(&target.client, Some(DEFAULT_SET)).await?;
@@ -227,12 +234,12 @@ async fn create_timed(target: &Target, plan: &Plan, secrets: &SecretValues) -> R
                 emit(&report::removed_text(current));
                 let created =
                     timed::create(&target.client, plan, &content, DEFAULT_SET, &seed).await?;
-                emit(&report::created_text(plan, &created));
+                emit(&report::created_text(plan, &created, &next));
             }
             Change::Create(_) => {
                 let created =
                     timed::create(&target.client, plan, &content, DEFAULT_SET, &seed).await?;
-                emit(&report::created_text(plan, &created));
+                emit(&report::created_text(plan, &created, &next));
             }
             Change::Remove { .. } => unreachable!("`run` does not prune"),
         }
@@ -407,7 +414,12 @@ async fn create(
 ) -> Result<(), Error> {
     let content = &contents[&desired.plan.runbook.name];
     let created = timed::create(&target.client, &desired.plan, content, set, seed).await?;
-    emit(&report::created_text(&desired.plan, &created));
+    let next = desired
+        .plan
+        .schedule
+        .as_ref()
+        .map_or_else(Vec::new, |s| s.next.clone());
+    emit(&report::created_text(&desired.plan, &created, &next));
     Ok(())
 }
 
@@ -424,6 +436,13 @@ fn list(args: &ListArgs) -> Result<i32, Error> {
 }
 
 async fn list_on(args: &ListArgs, target: &Target, now: DateTime<Utc>) -> Result<i32, Error> {
+    let default_zone = match &args.timezone {
+        Some(tz) => Some(
+            schedule::parse_zone(tz)
+                .map_err(|e| Error::usage(format!("`--timezone`: {}", e.message), Some(e.help)))?,
+        ),
+        None => None,
+    };
     let place = place(target);
     let schedules = timed::discover(&target.client, args.set.as_deref()).await?;
     let mut entries = Vec::new();
@@ -439,7 +458,7 @@ async fn list_on(args: &ListArgs, target: &Target, now: DateTime<Utc>) -> Result
                 &PreviewOptions {
                     count: args.count,
                     from: now,
-                    default_zone: None,
+                    default_zone: default_zone.clone(),
                     created_at: created,
                 },
             )

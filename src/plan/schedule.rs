@@ -54,16 +54,9 @@ pub(crate) fn attach(runbook: &Runbook, plan: &mut Plan, now: Option<DateTime<Ut
                 created_at: None,
             },
         );
+        let next = fire_times(&preview);
         warnings.extend(preview.warnings);
         warnings.extend(preview.unavailable.map(|u| format!("no preview: {u}")));
-        let next = preview
-            .times
-            .iter()
-            .map(|t| PlanFireTime {
-                local: t.local.to_rfc3339_opts(SecondsFormat::Secs, false),
-                utc: t.utc.to_rfc3339_opts(SecondsFormat::Secs, true),
-            })
-            .collect();
         (preview.zone, preview.zone_assumed, next)
     } else {
         let zone = freq
@@ -100,6 +93,36 @@ pub(crate) fn attach(runbook: &Runbook, plan: &mut Plan, now: Option<DateTime<Ut
         next,
         warnings,
     });
+}
+
+/// A preview's fire times as a plan lists them.
+fn fire_times(preview: &schedule::Preview) -> Vec<PlanFireTime> {
+    preview
+        .times
+        .iter()
+        .map(|t| PlanFireTime {
+            local: t.local.to_rfc3339_opts(SecondsFormat::Secs, false),
+            utc: t.utc.to_rfc3339_opts(SecondsFormat::Secs, true),
+        })
+        .collect()
+}
+
+/// The next [`PREVIEW_COUNT`] fire times of a planned schedule after `now`, for a plan saved
+/// earlier (its own list may be past). `rate(..)` counts from `now`, as if created then.
+pub fn next_fire_times(planned: &PlanSchedule, now: DateTime<Utc>) -> Vec<PlanFireTime> {
+    let Ok(freq) = schedule::parse(&planned.frequency) else {
+        return Vec::new();
+    };
+    let preview = schedule::preview(
+        &freq,
+        &PreviewOptions {
+            count: PREVIEW_COUNT,
+            from: now,
+            default_zone: schedule::parse_zone(&planned.zone).ok(),
+            created_at: None,
+        },
+    );
+    fire_times(&preview)
 }
 
 /// The [`PlanSchedule::spec`] hash: what the schedule sends, without the planned calls (which

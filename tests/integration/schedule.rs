@@ -604,3 +604,51 @@ fn the_example_scheduled_runbook() {
         once.stdout
     );
 }
+
+/// A saved plan of a scheduled runbook: `run --plan` creates exactly its Timed invocation,
+/// with fire times computed when it runs, not when it was planned.
+#[test]
+fn a_saved_scheduled_plan_becomes_a_timed_invocation() {
+    let sandbox = Sandbox::start();
+    let dir = Dir::new();
+    let file = dir.write(
+        "daily.yaml",
+        &ticker("daily", "0 0 3 * * ? Asia/Shanghai", "echo daily"),
+    );
+    let plan = dir.write("plan.json", "");
+    let out = run(sandbox
+        .bin()
+        .env("ECS_RUNBOOK_NOW", "2020-01-01T00:00:00Z")
+        .args(["plan", "--format", "json", "-o"])
+        .arg(&plan)
+        .arg(&file));
+    out.code(0);
+    let saved = std::fs::read_to_string(&plan).expect("the plan");
+    assert!(
+        saved.contains("\"utc\": \"2020-01-01T19:00:00Z\""),
+        "{saved}"
+    );
+    let out = run(sandbox.bin().args(["run", "--yes", "--plan"]).arg(&plan));
+    out.code(0);
+    assert!(
+        out.stdout.starts_with("scheduled `daily`: command c-"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("2020-01-01"), "{}", out.stdout);
+    let list = run(sandbox.bin().args([
+        "schedule",
+        "list",
+        "--region",
+        "cn-hangzhou",
+        "--timezone",
+        "Europe/Berlin",
+    ]));
+    list.code(0);
+    assert!(
+        list.stdout
+            .contains("next fire times, in Asia/Shanghai and in UTC:"),
+        "{}",
+        list.stdout
+    );
+}

@@ -8,7 +8,7 @@ use crate::cloud::actions::InvocationResult;
 use crate::count::Count;
 use crate::exec::timed::{Change, CloudSchedule, Created, Diff, ReplaceReason};
 use crate::plan::display::times_heading;
-use crate::plan::model::Plan;
+use crate::plan::model::{Plan, PlanFireTime};
 use crate::schedule::Preview;
 
 /// The first 12 digits of a hash, as plans show it.
@@ -117,7 +117,7 @@ fn invoke_ids(schedule: &CloudSchedule) -> String {
 }
 
 /// What creating one schedule made, with its next fire times.
-pub fn created_text(plan: &Plan, created: &Created) -> String {
+pub fn created_text(plan: &Plan, created: &Created, next: &[PlanFireTime]) -> String {
     let mut out = String::new();
     let ids: Vec<&str> = created
         .invoke_ids
@@ -139,7 +139,7 @@ pub fn created_text(plan: &Plan, created: &Created) -> String {
             s.frequency,
             times_heading(&s.zone, s.zone_assumed)
         );
-        for t in &s.next {
+        for t in next {
             let _ = writeln!(out, "    {}  {}", t.local, t.utc);
         }
     }
