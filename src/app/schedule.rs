@@ -221,12 +221,7 @@ async fn create_timed(target: &Target, plan: &Plan, secrets: &SecretValues) -> R
                 emit(&format!(
                     "`{}` is already scheduled from this runbook on {place} ({}); nothing changed\n",
                     current.name,
-                    current
-                        .invocations
-                        .iter()
-                        .map(|i| i.invoke_id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    current.invoke_ids()
                 ));
             }
             Change::Replace { current, .. } => {
@@ -524,12 +519,7 @@ async fn remove_on(args: &RemoveArgs, target: &Target) -> Result<i32, Error> {
             "would stop `{}` in set `{}` on {place}: {}; nothing changed: pass `--yes` to remove it\n",
             schedule.name,
             schedule.set,
-            schedule
-                .invocations
-                .iter()
-                .map(|i| i.invoke_id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            schedule.invoke_ids()
         ));
         return Ok(EXIT_OK);
     }

@@ -69,6 +69,15 @@ impl CloudSchedule {
             .map_or("", |i| i.frequency.as_str())
     }
 
+    /// Its invoke ids, comma-separated.
+    pub fn invoke_ids(&self) -> String {
+        self.invocations
+            .iter()
+            .map(|i| i.invoke_id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The runbook hash of its first invocation.
     pub fn hash(&self) -> &str {
         self.invocations.first().map_or("", |i| i.hash.as_str())

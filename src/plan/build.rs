@@ -359,26 +359,31 @@ fn planned_calls(runbook: &str, step: &PlanStep) -> Vec<PlannedCall> {
             });
         }
     } else {
-        let mut params = wire::to_params(&calls::invoke_command(
+        let params = wire::to_params(&calls::invoke_command(
             step,
             command_id.clone(),
             &[],
             Some("<derived from run id, step, batch and attempt>".to_owned()),
         ));
-        params.insert(
-            "InstanceId.N".to_owned(),
-            "<instances matching the tags, resolved at run time>".to_owned(),
-        );
-        out.push(PlannedCall {
-            action: "InvokeCommand".to_owned(),
-            params,
-        });
+        out.push(unresolved_invoke(params));
     }
     out.push(PlannedCall {
         action: "DeleteCommand".to_owned(),
         params: wire::to_params(&calls::delete_command(command_id)),
     });
     out
+}
+
+/// An InvokeCommand for review whose instances are only known once tags are resolved.
+pub(crate) fn unresolved_invoke(mut params: BTreeMap<String, String>) -> PlannedCall {
+    params.insert(
+        "InstanceId.N".to_owned(),
+        "<instances matching the tags, resolved at run time>".to_owned(),
+    );
+    PlannedCall {
+        action: "InvokeCommand".to_owned(),
+        params,
+    }
 }
 
 fn uses_cloud_tokens(script: &str) -> bool {

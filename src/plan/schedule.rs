@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::cloud::id::CommandId;
 use crate::cloud::wire;
 use crate::count::Count;
+use crate::plan::build::unresolved_invoke;
 use crate::plan::calls::{self, MAX_INSTANCES_PER_INVOKE};
 use crate::plan::model::{
     Plan, PlanFireTime, PlanSchedule, PlanStep, PlannedCall, ScheduleMode, hex,
@@ -236,15 +237,7 @@ fn timed_calls(
             });
         }
     } else {
-        let mut params = invoke(&[]);
-        params.insert(
-            "InstanceId.N".to_owned(),
-            "<instances matching the tags, resolved at run time>".to_owned(),
-        );
-        out.push(PlannedCall {
-            action: "InvokeCommand".to_owned(),
-            params,
-        });
+        out.push(unresolved_invoke(invoke(&[])));
     }
     out
 }

@@ -90,30 +90,20 @@ fn change_line(change: &Change) -> String {
             format!(
                 "~ replace  `{}` ({}): {why}",
                 desired.plan.runbook.name,
-                invoke_ids(current)
+                current.invoke_ids()
             )
         }
         Change::Remove { current, why } => format!(
             "- remove   `{}` ({}): {why}",
             current.name,
-            invoke_ids(current)
+            current.invoke_ids()
         ),
         Change::Keep { current, .. } => format!(
             "= keep     `{}` ({}): unchanged",
             current.name,
-            invoke_ids(current)
+            current.invoke_ids()
         ),
     }
-}
-
-/// The invoke ids of a schedule, comma-separated.
-fn invoke_ids(schedule: &CloudSchedule) -> String {
-    schedule
-        .invocations
-        .iter()
-        .map(|i| i.invoke_id.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// What creating one schedule made, with its next fire times.
@@ -158,7 +148,7 @@ pub fn removed_text(schedule: &CloudSchedule) -> String {
         "removed `{}` from set `{}`: stopped {}, deleted command {}\n",
         schedule.name,
         schedule.set,
-        invoke_ids(schedule),
+        schedule.invoke_ids(),
         commands.join(", ")
     )
 }
