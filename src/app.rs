@@ -1,8 +1,11 @@
 //! The commands: what each subcommand does with the pipeline stages, and where its output goes.
 //!
 //! Results go to stdout, progress and diagnostics to stderr. A tokio runtime is built only for
-//! the commands that talk to an API (`run`, `sandbox`, and `plan` unless `--offline`), so
-//! `validate` and offline plans never start one.
+//! the commands that talk to an API (`run`, `sandbox`, the `schedule` commands but `preview`,
+//! and `plan` unless `--offline`), so `validate`, `schedule preview` and offline plans never
+//! start one. The `schedule` commands live in `app::schedule`.
+
+mod schedule;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -36,6 +39,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Validate(args) => validate(&args),
         Command::Plan(args) => plan(&args),
         Command::Run(args) => run_command(&args),
+        Command::Schedule(args) => schedule::command(&args),
         Command::Sandbox(args) => serve_sandbox(&args),
         Command::Schema => {
             let mut text = serde_json::to_string_pretty(&runbook::schema::json())
@@ -67,7 +71,23 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+/// Pins the clock of schedule previews and expiry checks (RFC 3339), for reproducible plans.
+pub const ENV_NOW: &str = "ECS_RUNBOOK_NOW";
+
+/// "Now": [`ENV_NOW`] when set, else the system clock.
+pub(crate) fn clock() -> Result<chrono::DateTime<chrono::Utc>, Error> {
+    match std::env::var(ENV_NOW) {
+        Ok(text) if !text.is_empty() => crate::schedule::parse_time(&text).map_err(|message| {
+            Error::usage(
+                format!("`{ENV_NOW}`: {message}"),
+                Some(format!("unset `{ENV_NOW}` to use the system clock")),
+            )
+        }),
+        _ => Ok(chrono::Utc::now()),
+    }
+}
+
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -234,7 +254,13 @@ pub fn init_logging(verbose: u8) {
 /// Machine-readable diagnostics (for CI annotations): one record per diagnostic and related
 /// diagnostic, with 1-based line and column of its first label.
 pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
-    fn one(d: &dyn miette::Diagnostic, out: &mut Vec<serde_json::Value>) {
+    // A related diagnostic without a source of its own points into its parent's (the runbook
+    // for each of a file's problems), as miette's renderer reads it.
+    fn one(
+        d: &dyn miette::Diagnostic,
+        parent: Option<&dyn miette::SourceCode>,
+        out: &mut Vec<serde_json::Value>,
+    ) {
         let mut record = serde_json::json!({
             "severity": "error",
             "message": d.to_string(),
@@ -242,7 +268,8 @@ pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
             "help": d.help().map(|h| h.to_string()),
         });
         let label = d.labels().and_then(|mut labels| labels.next());
-        if let (Some(source), Some(label)) = (d.source_code(), label)
+        let source = d.source_code().or(parent);
+        if let (Some(source), Some(label)) = (source, label)
             && let Ok(contents) = source.read_span(label.inner(), 0, 0)
         {
             record["path"] = serde_json::json!(contents.name());
@@ -254,7 +281,7 @@ pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
         if let Some(related) = d.related() {
             let before = out.len();
             for r in related {
-                one(r, out);
+                one(r, source, out);
             }
             if out.len() > before && !has_location {
                 return;
@@ -263,7 +290,7 @@ pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
         out.push(record);
     }
     let mut out = Vec::new();
-    one(diagnostic, &mut out);
+    one(diagnostic, None, &mut out);
     out
 }
 
@@ -295,7 +322,13 @@ fn plan(args: &PlanArgs) -> Result<i32, Error> {
             Ok::<_, Error>(inventory)
         })?)
     };
-    let plan = planning::build(&runbook, &BuildOptions { inventory })?;
+    let plan = planning::build(
+        &runbook,
+        &BuildOptions {
+            inventory,
+            now: Some(clock()?),
+        },
+    )?;
     let text = display::render(&plan, plan_format(args.format));
     write_output(args.output.as_deref(), &text)?;
     Ok(EXIT_OK)
@@ -494,10 +527,9 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
         (None, Some(plan)) => (None, Some(read_plan(plan)?)),
         _ => unreachable!("clap requires exactly one of FILE and --plan"),
     };
-    if let Some(runbook) = &runbook {
-        // Template errors are input errors: report them before starting anything.
-        planning::build(runbook, &BuildOptions::default())?;
-    }
+    // Template errors, and a schedule `run` cannot create, are input errors: report them
+    // before starting anything.
+    schedule::check_run(runbook.as_ref(), saved.as_ref(), args.once)?;
     let rt = runtime();
     rt.block_on(async {
         let region = runbook.as_ref().and_then(|r| r.region.clone()).or_else(|| {
@@ -514,6 +546,7 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
                     &runbook,
                     &BuildOptions {
                         inventory: Some(inventory),
+                        now: Some(clock()?),
                     },
                 )?
             }
@@ -528,6 +561,9 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let secrets = resolve_secrets(&plan, &base)?;
+        if plan.schedule.is_some() && !args.once {
+            return schedule::run_timed(target, &plan, &secrets).await;
+        }
         let config = RunConfig {
             run_id: new_run_id(),
             max_parallel: args.max_parallel,

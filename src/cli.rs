@@ -27,6 +27,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Run a runbook, or apply a saved plan.
     Run(RunArgs),
+    /// Preview Frequency expressions; keep Cloud Assistant's schedules in step with git.
+    Schedule(ScheduleArgs),
     /// Serve the local Cloud Assistant sandbox.
     Sandbox(SandboxArgs),
     /// Print the runbook JSON Schema.
@@ -170,6 +172,118 @@ pub struct RunArgs {
     /// Keep the commands the run created.
     #[arg(long)]
     pub keep_commands: bool,
+    /// Run a scheduled runbook now, once, instead of scheduling it.
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// `schedule`.
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ScheduleCommand,
+}
+
+/// The `schedule` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Print the next fire times of a Frequency expression, in its zone and in UTC.
+    Preview(PreviewArgs),
+    /// Make the cloud's schedules match the scheduled runbooks in PATHS (prints the diff; acts
+    /// with `--yes`).
+    Apply(ApplyArgs),
+    /// Show the schedules on the cloud with their next fire times and last runs.
+    List(ListArgs),
+    /// Stop one schedule and delete its command (prints what it would do; acts with `--yes`).
+    Remove(RemoveArgs),
+}
+
+/// Preview output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PreviewFormat {
+    /// One line per fire time, then the warnings.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// `schedule preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// A Cloud Assistant Frequency: cron with seconds, `rate(..)` or `at(..)`.
+    pub expr: String,
+    /// The zone assumed for a cron expression that names none (each instance's own clock
+    /// decides on the cloud); default UTC.
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// How many fire times.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub count: usize,
+    /// List fire times after this instant (RFC 3339, or `yyyy-MM-dd HH:mm:ss [zone]`);
+    /// default now.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Check the interval against this step timeout (`90s`, `10m`, `1h`).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PreviewFormat::Text)]
+    pub format: PreviewFormat,
+}
+
+/// `schedule apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Runbook files or folders (searched recursively for `.yaml` / `.yml`).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The schedule set: only schedules of this set are replaced or removed.
+    #[arg(long, default_value = "default", value_name = "NAME")]
+    pub set: String,
+    /// Make the changes; without it only the diff is printed.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Where calls go.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `schedule list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this schedule set.
+    #[arg(long, value_name = "NAME")]
+    pub set: Option<String>,
+    /// The zone assumed for a cron expression that names none (each instance's own clock
+    /// decides on the cloud); default UTC.
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// How many next fire times per schedule.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub count: usize,
+    /// How many of the last runs per schedule.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub results: usize,
+    /// Where calls go.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `schedule remove`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The scheduled runbook's name.
+    pub name: String,
+    /// The schedule set, when the name is scheduled in more than one.
+    #[arg(long, value_name = "NAME")]
+    pub set: Option<String>,
+    /// Make the change; without it only what would be stopped is printed.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Where calls go.
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// `sandbox`.

@@ -29,6 +29,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Template(#[from] crate::plan::BuildError),
+    /// A Frequency expression given on the command line is refused.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Frequency(#[from] crate::schedule::ExpressionDiagnostic),
     /// Bad flags or arguments beyond what clap checks.
     #[error("{message}")]
     #[diagnostic(code(ecs_runbook::usage))]
@@ -104,6 +108,7 @@ impl Error {
             Self::StepFailed(_) => EXIT_STEP_FAILED,
             Self::Runbook(_)
             | Self::Template(_)
+            | Self::Frequency(_)
             | Self::Usage { .. }
             | Self::PlanFile { .. }
             | Self::Io { .. } => EXIT_INVALID_INPUT,

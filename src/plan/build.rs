@@ -30,6 +30,9 @@ use crate::runbook::model::{
 pub struct BuildOptions {
     /// What the cloud said about the targets; `None` for an offline plan.
     pub inventory: Option<Inventory>,
+    /// "Now", for the next fire times of a scheduled runbook; `None` lists none, which keeps
+    /// a build that needs no previews independent of the clock.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Template problems found while building, with spans in the runbook or script file.
@@ -179,6 +182,7 @@ pub fn build(runbook: &Runbook, options: &BuildOptions) -> Result<Plan, BuildErr
         unchecked,
         integrity: String::new(),
     };
+    crate::plan::schedule::attach(runbook, &mut plan, options.now);
     plan.seal();
     Ok(plan)
 }
@@ -355,26 +359,31 @@ fn planned_calls(runbook: &str, step: &PlanStep) -> Vec<PlannedCall> {
             });
         }
     } else {
-        let mut params = wire::to_params(&calls::invoke_command(
+        let params = wire::to_params(&calls::invoke_command(
             step,
             command_id.clone(),
             &[],
             Some("<derived from run id, step, batch and attempt>".to_owned()),
         ));
-        params.insert(
-            "InstanceId.N".to_owned(),
-            "<instances matching the tags, resolved at run time>".to_owned(),
-        );
-        out.push(PlannedCall {
-            action: "InvokeCommand".to_owned(),
-            params,
-        });
+        out.push(unresolved_invoke(params));
     }
     out.push(PlannedCall {
         action: "DeleteCommand".to_owned(),
         params: wire::to_params(&calls::delete_command(command_id)),
     });
     out
+}
+
+/// An InvokeCommand for review whose instances are only known once tags are resolved.
+pub(crate) fn unresolved_invoke(mut params: BTreeMap<String, String>) -> PlannedCall {
+    params.insert(
+        "InstanceId.N".to_owned(),
+        "<instances matching the tags, resolved at run time>".to_owned(),
+    );
+    PlannedCall {
+        action: "InvokeCommand".to_owned(),
+        params,
+    }
 }
 
 fn uses_cloud_tokens(script: &str) -> bool {

@@ -20,6 +20,13 @@ pub const MAX_CONTENT_BYTES: usize = 18 * 1024;
 pub const TAG_RUNBOOK: &str = "ecs-runbook:runbook";
 /// See [`TAG_RUNBOOK`].
 pub const TAG_RUN: &str = "ecs-runbook:run";
+/// The runbook's SHA-256, on the command and the Timed invocations of a schedule.
+pub const TAG_HASH: &str = "ecs-runbook:hash";
+/// The schedule's [`spec`](crate::plan::model::PlanSchedule::spec) hash.
+pub const TAG_SPEC: &str = "ecs-runbook:spec";
+/// The schedule set a schedule belongs to: `schedule apply --set` removes only schedules of its
+/// own set.
+pub const TAG_SCHEDULE_SET: &str = "ecs-runbook:schedule-set";
 
 /// Base64 of a script, as CommandContent carries it.
 pub fn encode_content(script: &str) -> String {
@@ -83,6 +90,60 @@ pub fn invoke_command(
         username: step.username.clone(),
         client_token,
         ..InvokeCommand::default()
+    }
+}
+
+/// The tags of a schedule's command and Timed invocations: runbook name, runbook hash, spec
+/// hash and schedule set (none starts with `aliyun` or `acs:`, which the API reserves).
+pub fn schedule_tags(runbook: &str, hash: &str, spec: &str, set: &str) -> Vec<TagFilter> {
+    [
+        (TAG_RUNBOOK, runbook),
+        (TAG_HASH, hash),
+        (TAG_SPEC, spec),
+        (TAG_SCHEDULE_SET, set),
+    ]
+    .into_iter()
+    .map(|(key, value)| TagFilter {
+        key: key.to_owned(),
+        value: Some(value.to_owned()),
+    })
+    .collect()
+}
+
+/// The CreateCommand of a scheduled runbook's step: as [`create_command`], kept (no run id),
+/// with the schedule's tags.
+pub fn timed_create_command(
+    runbook: &str,
+    step: &PlanStep,
+    content: &str,
+    tags: Vec<TagFilter>,
+    client_token: Option<String>,
+) -> CreateCommand {
+    CreateCommand {
+        description: Some(format!(
+            "ecs-runbook: scheduled step `{}` of `{runbook}`",
+            step.name
+        )),
+        tags,
+        ..create_command(runbook, step, content, "", client_token)
+    }
+}
+
+/// The InvokeCommand of a schedule on one batch: as [`invoke_command`], with RepeatMode
+/// `Period`, the Frequency exactly as planned, and the schedule's tags.
+pub fn timed_invoke_command(
+    step: &PlanStep,
+    command_id: CommandId,
+    instances: &[InstanceId],
+    frequency: &str,
+    tags: Vec<TagFilter>,
+    client_token: Option<String>,
+) -> InvokeCommand {
+    InvokeCommand {
+        repeat_mode: Some(RepeatMode::Period),
+        frequency: Some(frequency.to_owned()),
+        tags,
+        ..invoke_command(step, command_id, instances, client_token)
     }
 }
 

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::count::Count;
-use crate::plan::model::{Plan, PlanScript, PlanStep, PlannedCall};
+use crate::plan::model::{Plan, PlanSchedule, PlanScript, PlanStep, PlannedCall, ScheduleMode};
 use crate::plan::render;
 
 /// The plan formats `plan --format` takes.
@@ -144,6 +144,71 @@ fn call_line(call: &PlannedCall) -> String {
     format!("{} {params}", call.action)
 }
 
+/// The schedule block of the text plan: the Frequency sent, what `run` does, the next fire
+/// times in their zone and in UTC, and the warnings.
+fn schedule_text(out: &mut String, s: &PlanSchedule) {
+    let written = if s.written == s.frequency {
+        String::new()
+    } else {
+        format!(" (written `{}`, zone from `schedule.timezone`)", s.written)
+    };
+    let _ = writeln!(out, "  scheduled: `{}`{written}", s.frequency);
+    let _ = writeln!(out, "    {}", mode_line(s.mode));
+    if !s.next.is_empty() {
+        let _ = writeln!(out, "    {}", times_heading(&s.zone, s.zone_assumed));
+    }
+    for t in &s.next {
+        let _ = writeln!(out, "      {}  {}", t.local, t.utc);
+    }
+    for w in &s.warnings {
+        let _ = writeln!(out, "    warning: {w}");
+    }
+}
+
+/// The schedule block of the Markdown plan.
+fn schedule_markdown(out: &mut String, s: &PlanSchedule) {
+    let _ = writeln!(
+        out,
+        "**Scheduled** `{}` — {}",
+        md_cell(&s.frequency),
+        mode_line(s.mode)
+    );
+    let _ = writeln!(out);
+    if !s.next.is_empty() {
+        let assumed = if s.zone_assumed { " (assumed)" } else { "" };
+        let _ = writeln!(out, "| next fire time in {}{assumed} | UTC |", s.zone);
+        let _ = writeln!(out, "|---|---|");
+        for t in &s.next {
+            let _ = writeln!(out, "| {} | {} |", t.local, t.utc);
+        }
+        let _ = writeln!(out);
+    }
+    for w in &s.warnings {
+        let _ = writeln!(out, "> warning: {}", md_cell(w));
+    }
+    if !s.warnings.is_empty() {
+        let _ = writeln!(out);
+    }
+}
+
+/// The heading of a list of fire times shown in `zone` and in UTC.
+pub fn times_heading(zone: &str, assumed: bool) -> String {
+    let assumed = if assumed { " (assumed)" } else { "" };
+    format!("next fire times, in {zone}{assumed} and in UTC:")
+}
+
+/// What `run` does with a scheduled runbook, in words.
+fn mode_line(mode: ScheduleMode) -> &'static str {
+    match mode {
+        ScheduleMode::Timed => {
+            "`run` creates a Timed invocation (RepeatMode Period) that Cloud Assistant fires by itself; `run --once` runs it now instead"
+        }
+        ScheduleMode::OnceOnly => {
+            "`run` refuses to schedule it (several steps); `run --once` runs it now"
+        }
+    }
+}
+
 fn text(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -165,21 +230,7 @@ fn text(plan: &Plan) -> String {
         &plan.runbook.hash[..plan.runbook.hash.len().min(12)]
     );
     if let Some(s) = &plan.schedule {
-        let _ = writeln!(
-            out,
-            "  scheduled: {}{}",
-            s.frequency,
-            s.timezone
-                .as_ref()
-                .map(|z| format!(" ({z})"))
-                .unwrap_or_default()
-        );
-        for t in &s.next {
-            let _ = writeln!(out, "    next: {t}");
-        }
-        for w in &s.warnings {
-            let _ = writeln!(out, "    warning: {w}");
-        }
+        schedule_text(&mut out, s);
     }
     for (i, stage) in plan.stages.iter().enumerate() {
         let _ = writeln!(out);
@@ -278,6 +329,9 @@ fn markdown(plan: &Plan) -> String {
         &plan.runbook.hash[..plan.runbook.hash.len().min(12)]
     );
     let _ = writeln!(out);
+    if let Some(s) = &plan.schedule {
+        schedule_markdown(&mut out, s);
+    }
     let _ = writeln!(out, "```mermaid");
     out.push_str(&mermaid(plan));
     let _ = writeln!(out, "```");

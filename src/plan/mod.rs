@@ -7,6 +7,7 @@ pub mod graph;
 pub mod inventory;
 pub mod model;
 pub mod render;
+pub mod schedule;
 
 pub use build::{BuildError, BuildOptions, build};
 pub use inventory::Inventory;

@@ -97,14 +97,48 @@ pub struct InstanceSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanSchedule {
-    /// The Frequency, as written.
+    /// `schedule.frequency` as written in the runbook.
+    pub written: String,
+    /// The Frequency sent to Cloud Assistant: as written, followed by `schedule.timezone` when
+    /// the expression names no zone.
     pub frequency: String,
-    /// The zone of the preview.
-    pub timezone: Option<String>,
-    /// The next fire times (RFC 3339), when they could be computed.
-    pub next: Vec<String>,
-    /// Warnings about the schedule.
+    /// The zone the fire times are shown in.
+    pub zone: String,
+    /// Whether that zone is assumed rather than written: a cron expression without a zone
+    /// runs by each instance's own clock.
+    pub zone_assumed: bool,
+    /// What `run` does with the runbook.
+    pub mode: ScheduleMode,
+    /// SHA-256 (hex, 16 digits) over what the schedule sends: the Frequency, the region and the
+    /// step (script, targets, timeout, user). `schedule apply` replaces a schedule whose tag
+    /// differs, so a fleet change behind a tag target reaches the cloud too.
+    pub spec: String,
+    /// The next fire times; empty when the plan was built without a clock.
+    pub next: Vec<PlanFireTime>,
+    /// Warnings about the schedule: DST changes, an assumed zone, settings the timer does not
+    /// apply.
     pub warnings: Vec<String>,
+}
+
+/// What `run` does with a scheduled runbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleMode {
+    /// One step: a Timed invocation (RepeatMode `Period`) that Cloud Assistant fires by itself.
+    Timed,
+    /// Several steps: Cloud Assistant's timer runs one command, so `run` refuses to schedule
+    /// it and `run --once` runs it now.
+    OnceOnly,
+}
+
+/// One fire time of a plan's schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFireTime {
+    /// RFC 3339 in the zone it fires in.
+    pub local: String,
+    /// RFC 3339 in UTC.
+    pub utc: String,
 }
 
 /// One step of a plan.

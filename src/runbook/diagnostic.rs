@@ -252,11 +252,14 @@ pub enum Kind {
         /// The label.
         label: String,
     },
-    /// A Unix 5-field crontab where Cloud Assistant needs seconds first (case B09).
-    #[error("schedule frequency `{expr}` has 5 fields, but Cloud Assistant cron needs 6 or 7")]
-    FiveFieldCron {
-        /// The expression.
-        expr: String,
+    /// A `schedule.frequency` or `schedule.timezone` Cloud Assistant would refuse or misread
+    /// (case B09); the message comes from the schedule module's `FrequencyError`.
+    #[error("`schedule.{field}`: {message}")]
+    BadSchedule {
+        /// `frequency` or `timezone`.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
     },
     /// A secret declaration that is not `{secret: true, env: NAME}` or `{secret: true, file: PATH}`.
     #[error("invalid secret `{name}`: {message}")]
@@ -416,7 +419,7 @@ impl Kind {
             Self::BadTag { .. } => "runbook::tag",
             Self::BadAmount { .. } => "runbook::amount",
             Self::BadEncoding { .. } => "runbook::encoding",
-            Self::FiveFieldCron { .. } => "runbook::cron-fields",
+            Self::BadSchedule { .. } => "runbook::schedule",
             Self::BadSecret { .. } => "runbook::secret",
             Self::ScriptConflict { .. } => "runbook::script-conflict",
             Self::ScriptMissing { .. } => "runbook::script-missing",
@@ -490,9 +493,9 @@ impl Kind {
                  `windows-1252` or `utf-16le`"
                     .to_owned()
             }
-            Self::FiveFieldCron { .. } => {
-                "Cloud Assistant cron is `seconds minutes hours day-of-month month day-of-week \
-                 [year]`, optionally followed by a time zone; add a seconds field first"
+            Self::BadSchedule { .. } => {
+                "write a Cloud Assistant Frequency: cron with seconds (`0 0 3 ? * SUN`), \
+                 `rate(1h)` or `at(2030-06-01 03:00:00 Asia/Shanghai)`"
                     .to_owned()
             }
             Self::ScriptConflict { .. } => "keep one of them".to_owned(),

@@ -31,6 +31,7 @@ use crate::runbook::raw::{
 };
 use crate::runbook::schema::{COMMAND_TYPES, ON_FAILURE};
 use crate::runbook::yaml;
+use crate::schedule::{self, Frequency, FrequencyError, FrequencyErrorKind};
 use crate::suggest;
 
 /// Names that cannot be variables: they are the roots of the template context.
@@ -276,7 +277,10 @@ impl Loader<'_> {
         let targets = raw.targets.as_ref().map(|t| self.targets(t, None));
         let defaults = self.defaults(&raw.defaults);
         let rate_control = self.rate_control(&raw.rate_control, &RateControl::default(), None);
-        let schedule = raw.schedule.as_ref().and_then(|s| self.schedule(s));
+        let (schedule, frequency) = match raw.schedule.as_ref().and_then(|s| self.schedule(s)) {
+            Some((schedule, frequency)) => (Some(schedule), frequency),
+            None => (None, None),
+        };
         let has_rollback = raw.rollback.as_ref().is_some_and(|r| !r.items.is_empty());
         let shared = Shared {
             command_type: defaults.0,
@@ -316,6 +320,9 @@ impl Loader<'_> {
             .collect();
         self.graph(main);
         self.rollback_dependencies(main, rollback);
+        if let (Some(schedule), Some(frequency)) = (&schedule, &frequency) {
+            self.schedule_limits(schedule, frequency, &steps);
+        }
 
         Runbook {
             source,
@@ -923,30 +930,126 @@ impl Loader<'_> {
         }
     }
 
-    fn schedule(&mut self, raw: &raw::RawSchedule) -> Option<Schedule> {
+    /// `schedule`: the Frequency parsed as Cloud Assistant reads it, the zone checked, and
+    /// the two combined into the Frequency sent. Also returns the parsed Frequency sent, for
+    /// [`Self::schedule_limits`] once the steps' timeouts are known.
+    fn schedule(&mut self, raw: &raw::RawSchedule) -> Option<(Schedule, Option<Frequency>)> {
         let frequency = raw.frequency.as_ref()?;
-        if let Some(problem) = check_frequency(frequency) {
-            self.push(problem);
-        }
-        let timezone = raw.timezone.as_ref().map(|tz| {
-            if tz.value.trim().is_empty() || tz.value.contains(char::is_whitespace) {
-                self.push(
+        let parsed = if frequency.value.trim().is_empty() {
+            self.push(
+                Diagnostic::new(
+                    Kind::EmptyValue {
+                        subject: "`schedule.frequency`".to_owned(),
+                    },
+                    frequency.span,
+                )
+                .with_help(
+                    "write a cron expression with seconds (`0 0 3 ? * SUN`), `rate(1h)` or `at(...)`",
+                ),
+            );
+            None
+        } else {
+            match schedule::parse(&frequency.value) {
+                Ok(parsed) => Some(parsed),
+                Err(error) => {
+                    let diagnostic = self.schedule_diagnostic("frequency", frequency, &error);
+                    self.push(diagnostic);
+                    None
+                }
+            }
+        };
+        let zone = raw
+            .timezone
+            .as_ref()
+            .and_then(|tz| match schedule::parse_zone(&tz.value) {
+                Ok(zone) => Some((zone, tz)),
+                Err(error) => {
+                    let diagnostic = self.schedule_diagnostic("timezone", tz, &error);
+                    self.push(diagnostic);
+                    None
+                }
+            });
+        let mut sent = frequency.value.clone();
+        if let (Some(parsed), Some((zone, tz))) = (&parsed, &zone) {
+            match parsed.zone() {
+                Some(own) if own.name() != zone.name() => self.push(
                     Diagnostic::new(
-                        Kind::BadName {
-                            what: "time zone".to_owned(),
-                            name: tz.value.clone(),
+                        Kind::BadSchedule {
+                            field: "timezone",
+                            message: format!(
+                                "`{}` differs from the zone `{}` written in `schedule.frequency`",
+                                zone.name(),
+                                own.name()
+                            ),
                         },
                         tz.span,
                     )
-                    .with_help("write an IANA zone such as `Asia/Shanghai` or `UTC`"),
-                );
+                    .with_label("this zone")
+                    .with_related(frequency.span, "names another zone")
+                    .with_help("keep one of them: the frequency's own zone decides when it runs"),
+                ),
+                Some(_) => {}
+                None => {
+                    if let Some(zoned) = parsed.in_zone(zone) {
+                        sent = zoned;
+                    }
+                }
             }
-            tz.spanned()
-        });
-        Some(Schedule {
-            frequency: frequency.spanned(),
-            timezone,
-        })
+        }
+        let sent_parsed = parsed.and_then(|_| schedule::parse(&sent).ok());
+        Some((
+            Schedule {
+                frequency: frequency.spanned(),
+                timezone: raw.timezone.as_ref().map(Text::spanned),
+                sent,
+            },
+            sent_parsed,
+        ))
+    }
+
+    /// A Frequency or zone error, labelled at the offending token inside the scalar.
+    fn schedule_diagnostic(
+        &self,
+        field: &'static str,
+        text: &Text,
+        error: &FrequencyError,
+    ) -> Diagnostic {
+        let end = text.value.len();
+        let range = error.span.start.min(end)..error.span.end.min(end);
+        Diagnostic::new(
+            Kind::BadSchedule {
+                field,
+                message: error.message.clone(),
+            },
+            yaml::value_span(self.text, text.span, range),
+        )
+        .with_label(error.kind.label())
+        .with_help(error.help.clone())
+    }
+
+    /// The limits that depend on the steps: the interval against the longest step timeout.
+    /// "Now" is not read here (`at(..)` in the past is refused by `plan` and `run`), so loading
+    /// stays deterministic.
+    fn schedule_limits(&mut self, schedule: &Schedule, frequency: &Frequency, steps: &[Step]) {
+        let Some(step) = steps.iter().max_by_key(|s| s.timeout) else {
+            return;
+        };
+        if let Err(error) = schedule::check(frequency, step.timeout) {
+            let text = Text {
+                value: schedule.frequency.value.clone(),
+                span: schedule.frequency.span,
+                style: yaml::ScalarStyle::Plain,
+                tagged_str: false,
+            };
+            let mut diagnostic = self.schedule_diagnostic("frequency", &text, &error);
+            if error.kind == FrequencyErrorKind::Limit && error.message.contains("timeout") {
+                diagnostic = diagnostic.with_help(format!(
+                    "{} (the timeout of step `{}`)",
+                    error.help, step.name
+                ));
+            }
+            self.push(diagnostic);
+        }
     }
 
     // ---- steps ----
@@ -1665,67 +1768,6 @@ pub(crate) fn parse_duration(text: &str) -> Option<u64> {
     Some(total)
 }
 
-/// The interim check of a schedule's `frequency`, until the schedule module parses Frequency
-/// expressions fully: it must not be empty, and a Unix 5-field crontab is rejected with the
-/// 6-field spelling Cloud Assistant wants (case B09, item 1). `rate(..)` and `at(..)` pass.
-pub(crate) fn check_frequency(text: &Text) -> Option<Diagnostic> {
-    let expr = text.value.trim();
-    if expr.is_empty() {
-        return Some(
-            Diagnostic::new(
-                Kind::EmptyValue {
-                    subject: "`schedule.frequency`".to_owned(),
-                },
-                text.span,
-            )
-            .with_help(
-                "write a cron expression with seconds (`0 0 3 ? * SUN`), `rate(1h)` or `at(...)`",
-            ),
-        );
-    }
-    if expr.starts_with("rate(") || expr.starts_with("at(") {
-        return None;
-    }
-    let mut fields: Vec<&str> = expr.split_whitespace().collect();
-    let zone = fields
-        .last()
-        .filter(|f| f.contains('/') || f.starts_with("GMT") || f.starts_with("UTC"))
-        .map(|z| (*z).to_owned());
-    if zone.is_some() {
-        fields.pop();
-    }
-    if fields.len() != 5 {
-        return None;
-    }
-    // Minutes become the second field after a new `0` seconds field, and Quartz-style cron
-    // needs `?` in one of day-of-month and day-of-week.
-    let mut suggested: Vec<String> = std::iter::once("0".to_owned())
-        .chain(fields.iter().map(|f| (*f).to_owned()))
-        .collect();
-    if suggested[5] == "*" {
-        "?".clone_into(&mut suggested[5]);
-    } else if suggested[3] == "*" {
-        "?".clone_into(&mut suggested[3]);
-    }
-    if let Some(zone) = zone {
-        suggested.push(zone);
-    }
-    Some(
-        Diagnostic::new(
-            Kind::FiveFieldCron {
-                expr: text.value.clone(),
-            },
-            text.span,
-        )
-        .with_label("5 fields")
-        .with_help(format!(
-            "Cloud Assistant cron is `seconds minutes hours day-of-month month day-of-week \
-             [year]`, optionally followed by a time zone; did you mean `{}`?",
-            suggested.join(" ")
-        )),
-    )
-}
-
 /// A plain scalar that the core schema reads as an integer.
 fn plain_integer(text: &Text) -> Option<i128> {
     if !text.is_plain() {
@@ -1871,42 +1913,157 @@ mod tests {
         }
     }
 
+    /// One schedule per line: the Frequency sent, or the labelled source text and the message
+    /// of the first problem (the token inside the scalar, with the help line).
     #[test]
-    fn frequencies() {
-        // (frequency, the suggested spelling when it is a 5-field crontab)
-        let table: &[(&str, Option<&str>)] = &[
-            ("0 */12 * * *", Some("0 0 */12 * * ?")),
-            ("30 2 * * 1-5", Some("0 30 2 ? * 1-5")),
-            ("30 2 1 * 1", Some("0 30 2 1 * 1")),
+    #[expect(clippy::too_many_lines, reason = "one table of cases")]
+    fn schedules() {
+        type Expected = Result<&'static str, (&'static str, &'static str, &'static str)>;
+        let cases: &[(&str, &str, Expected)] = &[
+            // B09 item 2: accepted and sent as written.
             (
-                "0 */12 * * * Asia/Shanghai",
-                Some("0 0 */12 * * ? Asia/Shanghai"),
+                "{frequency: '0 0 */12 * * ? Asia/Shanghai'}",
+                "",
+                Ok("0 0 */12 * * ? Asia/Shanghai"),
             ),
-            ("0 0 */12 * * ? Asia/Shanghai", None),
-            ("0 0 9 * * ? GMT+8:00", None),
-            ("0 15 10 ? * 6L", None),
-            ("0 0 12 * * ? 2030", None),
-            ("rate(5m)", None),
-            ("at(2025-06-01 12:00:00)", None),
+            ("{frequency: '0 15 10 ? * 6L'}", "", Ok("0 15 10 ? * 6L")),
+            ("{frequency: 'rate(15m)'}", "", Ok("rate(15m)")),
+            // The runbook's zone is written into a zone-less cron or at(..).
+            (
+                "{frequency: '0 0 3 ? * SUN', timezone: Asia/Shanghai}",
+                "",
+                Ok("0 0 3 ? * SUN Asia/Shanghai"),
+            ),
+            (
+                "{frequency: 'at(2030-06-01 03:00:00)', timezone: 'GMT+8:00'}",
+                "",
+                Ok("at(2030-06-01 03:00:00 GMT+8:00)"),
+            ),
+            (
+                "{frequency: 'rate(15m)', timezone: Asia/Shanghai}",
+                "",
+                Ok("rate(15m)"),
+            ),
+            (
+                "{frequency: '0 0 3 ? * SUN UTC', timezone: UTC}",
+                "",
+                Ok("0 0 3 ? * SUN UTC"),
+            ),
+            // B09 item 1: a 5-field crontab, the whole expression labelled.
+            (
+                "{frequency: '0 */12 * * *'}",
+                "",
+                Err((
+                    "0 */12 * * *",
+                    "`schedule.frequency`: `0 */12 * * *` has 5 fields, but Cloud Assistant needs 6 or 7 (seconds minutes hours day-of-month month day-of-week [year]) optionally followed by a time zone",
+                    "0 0 */12 * * ?",
+                )),
+            ),
+            // B09 item 3: the zone token, not the whole expression.
+            (
+                "{frequency: '0 0 9 * * ? GMT+08:00'}",
+                "",
+                Err((
+                    "GMT+08:00",
+                    "`schedule.frequency`: time zone `GMT+08:00` has a leading zero in the hour, which Cloud Assistant refuses",
+                    "`0 0 9 * * ? GMT+8:00`",
+                )),
+            ),
+            (
+                "{frequency: '0 0 3 ? * SUN', timezone: Asia/Shanghia}",
+                "",
+                Err((
+                    "Asia/Shanghia",
+                    "`schedule.timezone`: unknown time zone `Asia/Shanghia`",
+                    "did you mean `Asia/Shanghai`?",
+                )),
+            ),
+            (
+                "{frequency: '0 0 3 ? * SUN UTC', timezone: Asia/Shanghai}",
+                "",
+                Err((
+                    "Asia/Shanghai",
+                    "`schedule.timezone`: `Asia/Shanghai` differs from the zone `UTC` written in `schedule.frequency`",
+                    "keep one of them",
+                )),
+            ),
+            (
+                "{frequency: '0 0 12 1 * MON'}",
+                "",
+                Err((
+                    "1 * MON",
+                    "`schedule.frequency`: day-of-month `1` and day-of-week `MON` are both set: Alibaba's documents want `?` in one of them, Quartz refuses the form, and the agent would run on days matching either",
+                    "`0 0 12 1 * ?`",
+                )),
+            ),
+            // Interval against the longest step timeout (10m by default).
+            (
+                "{frequency: 'rate(5m)'}",
+                "",
+                Err((
+                    "5m",
+                    "`schedule.frequency`: the interval `5m` is not longer than the timeout (10m), so a run could still be going when the next is due",
+                    "(the timeout of step `a`)",
+                )),
+            ),
+            (
+                "{frequency: '0/10 * * * * ?'}",
+                "    timeout: 30s\n",
+                Err((
+                    "0/10 * * * * ?",
+                    "`schedule.frequency`: runs are only 10s apart (1970-01-01T00:00:10Z and 1970-01-01T00:00:20Z), less than the timeout (30s), so a run could still be going when the next is due",
+                    "(the timeout of step `a`)",
+                )),
+            ),
+            (
+                "{frequency: '0/10 * * * * ?'}",
+                "    timeout: 10s\n",
+                Ok("0/10 * * * * ?"),
+            ),
+            (
+                "{frequency: '0 0 0 30 2 ?'}",
+                "",
+                Err((
+                    "0 0 0 30 2 ?",
+                    "`schedule.frequency`: `0 0 0 30 2 ?` never runs: no date from 1970 to 2099 matches its fields",
+                    "CronExpressionExpired",
+                )),
+            ),
+            // In the past: refused by plan and run, not by the loader, which reads no clock.
+            (
+                "{frequency: 'at(2020-01-01 00:00:00)'}",
+                "",
+                Ok("at(2020-01-01 00:00:00)"),
+            ),
         ];
-        for (expr, suggestion) in table {
-            let text = Text {
-                value: (*expr).to_owned(),
-                span: SourceSpan::from((0, expr.len())),
-                style: yaml::ScalarStyle::Plain,
-                tagged_str: false,
+        for (schedule, step_extra, expected) in cases {
+            let text = format!(
+                "{HEAD}schedule: {schedule}\nsteps:\n  - name: a\n    script: x\n{step_extra}"
+            );
+            let got = match load_text(&text) {
+                Ok(runbook) => Ok(runbook.schedule.expect("a schedule").sent),
+                Err(all) => {
+                    let d = &all.errors[0];
+                    let span = d.span().expect("a span");
+                    let labelled = text[span.offset()..span.offset() + span.len()].to_owned();
+                    Err((
+                        labelled,
+                        d.to_string(),
+                        d.help_text().unwrap_or("").to_owned(),
+                    ))
+                }
             };
-            let problem = check_frequency(&text);
-            let help = problem
-                .as_ref()
-                .and_then(|d| d.help_text().map(ToOwned::to_owned));
-            match suggestion {
-                Some(s) => assert!(
-                    help.as_deref()
-                        .is_some_and(|h| h.ends_with(&format!("did you mean `{s}`?"))),
-                    "{expr}: {help:?}"
-                ),
-                None => assert!(problem.is_none(), "{expr}: {help:?}"),
+            match (got, expected) {
+                (Ok(sent), Ok(want)) => assert_eq!(sent, *want, "{schedule}"),
+                (Err((labelled, message, help)), Err((want_label, want_message, want_help))) => {
+                    assert_eq!(
+                        (labelled.as_str(), message.as_str()),
+                        (*want_label, *want_message),
+                        "{schedule}"
+                    );
+                    assert!(help.contains(want_help), "{schedule}: {help}");
+                }
+                (got, _) => panic!("{schedule}: {got:?}"),
             }
         }
     }

@@ -207,8 +207,12 @@ pub struct RateControl {
 pub struct Schedule {
     /// The Cloud Assistant `Frequency`, exactly as written.
     pub frequency: Spanned<String>,
-    /// The zone for previews and for a cron expression without one.
+    /// The zone of a cron or `at(..)` expression that names none, and the zone previews of
+    /// `rate(..)` are shown in.
     pub timezone: Option<Spanned<String>>,
+    /// The Frequency sent to Cloud Assistant: `frequency` exactly as written, followed by
+    /// `timezone` when the expression is cron or `at(..)` and names no zone itself.
+    pub sent: String,
 }
 
 /// What a step does when its gate fails.

@@ -471,10 +471,12 @@ pub(crate) static OBJECTS: &[Object] = &[
                 name: "frequency",
                 ty: Ty::Str,
                 required: true,
-                description: "Cloud Assistant `Frequency`: a cron expression with seconds \
-                              (`seconds minutes hours day-of-month month day-of-week [year]`, \
-                              optionally followed by a time zone), `rate(5m)` or \
-                              `at(2025-06-01 12:00:00)`.",
+                description: "Cloud Assistant `Frequency`, sent as written: a cron \
+                              expression with seconds (`seconds minutes hours day-of-month month \
+                              day-of-week [year]`, optionally followed by a time zone; weekdays \
+                              `0`/`7` = Sunday, `1` = Monday), `rate(5m)` (60 s to 7 days, longer \
+                              than the timeout) or `at(2030-06-01 12:00:00)` (UTC unless a zone \
+                              follows).",
                 default: None,
                 examples: &[
                     "\"0 0 3 ? * SUN\"",
@@ -486,8 +488,10 @@ pub(crate) static OBJECTS: &[Object] = &[
                 name: "timezone",
                 ty: Ty::Str,
                 required: false,
-                description: "Time zone (`Area/City`) for previews and for a cron expression \
-                              without one.",
+                description: "Time zone of a cron or `at(..)` Frequency that names none: it \
+                              is written into the Frequency sent (`0 0 3 ? * SUN` becomes \
+                              `0 0 3 ? * SUN Asia/Shanghai`) and previews use it. An IANA name \
+                              (`Asia/Shanghai`), `UTC`, or `GMT+8:00` (no leading zero).",
                 default: None,
                 examples: &["\"Asia/Shanghai\""],
             },

@@ -40,6 +40,7 @@ use crate::sandbox::state::{
     CommandRec, InvocationRec, RunRec, Sandbox, State, TokenEntry, iso, iso_opt, record_status,
 };
 use crate::sandbox::task::{self, Schedule};
+use crate::schedule::{self, FrequencyKind};
 
 /// The actions the sandbox serves.
 pub(crate) const ACTIONS: [&str; 12] = [
@@ -994,7 +995,13 @@ fn check_invocation(
         (None, None) => RepeatMode::Once,
     };
     let schedule = frequency
-        .map(|f| check_frequency(f, call.now))
+        .map(|f| {
+            let timeout = args
+                .timeout
+                .and_then(|t| i64::try_from(t).ok())
+                .unwrap_or(command.timeout);
+            check_frequency(f, timeout, call.now)
+        })
         .transpose()?;
     // Timeout, directory, user, termination mode.
     if let Some(t) = args.timeout {
@@ -1082,106 +1089,37 @@ fn check_invocation(
     })
 }
 
-/// The syntax checks the service does on a schedule (reference §7): `rate(<n><s|m|h|d>)`,
-/// `at(...)`, or a cron expression of 6 to 8 fields.
-fn check_frequency(frequency: &str, now: DateTime<Utc>) -> Result<Schedule, SandboxError> {
-    let bad = || {
+/// The checks the service does on a schedule (reference §7), with the dialect implementation
+/// the client uses (`crate::schedule`): the syntax of `rate(..)`, `at(..)` and cron, the rate
+/// bounds, the cron minimum interval, the interval against the task's timeout and a run in the
+/// future. Every refusal is `InvalidParam.Frequency`.
+fn check_frequency(
+    frequency: &str,
+    timeout: i64,
+    now: DateTime<Utc>,
+) -> Result<Schedule, SandboxError> {
+    let bad = |detail: &str| {
         SandboxError::new(
             400,
             "InvalidParam.Frequency",
-            "The specified parameter Frequency is not valid.",
+            format!("The specified parameter Frequency is not valid: {detail}."),
         )
     };
-    let lower = frequency.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("rate") {
-        let inner = rest
-            .trim_start()
-            .strip_prefix('(')
-            .and_then(|r| r.strip_suffix(')'))
-            .ok_or_else(bad)?;
-        let unit_at = inner.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let (n, unit) = inner.split_at(unit_at);
-        let n: u64 = n.parse().map_err(|_| bad())?;
-        let secs = match unit.trim() {
-            "s" => n,
-            "m" => n * 60,
-            "h" => n * 3600,
-            "d" => n * 86_400,
-            _ => return Err(bad()),
-        };
-        if !(60..=7 * 86_400).contains(&secs) {
-            return Err(bad());
-        }
-        Ok(Schedule::Rate(std::time::Duration::from_secs(secs)))
-    } else if let Some(inner) = lower.strip_prefix("at(").and_then(|r| r.strip_suffix(')')) {
-        match parse_at(inner.trim()) {
-            AtTime::Utc(when) => {
-                let delay = (when - now).to_std().map_err(|_| {
-                    SandboxError::new(
-                        400,
-                        "InvalidParam.Frequency",
-                        "The specified parameter Frequency is not valid: the time has passed.",
-                    )
-                })?;
-                Ok(Schedule::At(delay))
-            }
-            AtTime::NamedZone => Ok(Schedule::Unsupported),
-            AtTime::Bad => Err(bad()),
-        }
-    } else if (6..=8).contains(&frequency.split_whitespace().count()) {
-        Ok(Schedule::Unsupported)
-    } else {
-        Err(bad())
-    }
-}
-
-enum AtTime {
-    Utc(DateTime<Utc>),
-    /// An IANA zone: syntactically fine, but the sandbox has no time-zone database.
-    NamedZone,
-    Bad,
-}
-
-/// `yyyy-MM-dd HH:mm:ss [UTC | GMT±H:MM | Area/City]` (lower-cased).
-fn parse_at(text: &str) -> AtTime {
-    let (date, rest) = match text.char_indices().nth(19) {
-        Some((i, _)) => text.split_at(i),
-        None => (text, ""),
-    };
-    let Ok(naive) = chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%d %H:%M:%S") else {
-        return AtTime::Bad;
-    };
-    let zone = rest.trim();
-    let offset_secs = if zone.is_empty() || zone == "utc" {
-        0
-    } else if let Some(offset) = zone.strip_prefix("gmt") {
-        let (sign, hm) = match offset.split_at_checked(1) {
-            Some(("+", hm)) => (1, hm),
-            Some(("-", hm)) => (-1, hm),
-            _ => return AtTime::Bad,
-        };
-        let Some((h, m)) = hm.split_once(':') else {
-            return AtTime::Bad;
-        };
-        // No leading zero in the hour: `GMT+8:00` is valid, `GMT+08:00` is not.
-        if h.starts_with('0') && h.len() > 1 {
-            return AtTime::Bad;
-        }
-        match (h.parse::<i64>(), m.parse::<i64>()) {
-            (Ok(h), Ok(m)) if h <= 14 && m < 60 => sign * (h * 3600 + m * 60),
-            _ => return AtTime::Bad,
-        }
-    } else if zone.contains('/') {
-        return AtTime::NamedZone;
-    } else {
-        return AtTime::Bad;
-    };
-    AtTime::Utc(naive.and_utc() - chrono::Duration::seconds(offset_secs))
+    let freq = schedule::parse(frequency).map_err(|e| bad(&e.message))?;
+    let timeout = std::time::Duration::from_secs(u64::try_from(timeout).unwrap_or(0));
+    schedule::validate(&freq, timeout, now).map_err(|e| bad(&e.message))?;
+    Ok(match freq.kind() {
+        FrequencyKind::Rate(period) => Schedule::Rate(*period),
+        FrequencyKind::At(instant) => Schedule::At((*instant - now).to_std().unwrap_or_default()),
+        FrequencyKind::Cron(_) => Schedule::Cron(Box::new(freq)),
+    })
 }
 
 /// What `check_invocation` needs of the command.
 struct NewCommandView<'a> {
     content: &'a [u8],
+    /// The command's timeout in seconds, for a schedule's interval check.
+    timeout: i64,
     enable_parameter: bool,
     parameter_names: &'a [String],
 }
@@ -1365,6 +1303,7 @@ fn invoke_command(
         call,
         &NewCommandView {
             content: &command.content,
+            timeout: command.timeout,
             enable_parameter: command.enable_parameter,
             parameter_names: &command.parameter_names,
         },
@@ -1435,6 +1374,7 @@ fn run_command(
         call,
         &NewCommandView {
             content: &new_command.content,
+            timeout: new_command.timeout,
             enable_parameter: new_command.enable_parameter,
             parameter_names: &names,
         },
@@ -1924,43 +1864,58 @@ mod tests {
         }
     }
 
+    /// One Frequency, task timeout and expected answer per line: the sandbox refuses what the
+    /// client's dialect refuses, as `InvalidParam.Frequency`.
     #[test]
-    fn frequency_syntax() {
-        let cases = [
-            ("rate(5m)", true),
-            ("RATE (90 s)", true),
-            ("rate(30s)", false),
-            ("rate(8d)", false),
-            ("at(2030-06-06 13:15:30 Asia/Shanghai)", true),
-            ("0 */20 * * * ?", true),
-            ("0 15 10 ? * * 2030 Asia/Shanghai", true),
-            ("*/5 * * * *", false),
+    fn frequency_checks() {
+        let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .expect("an instant")
+            .to_utc();
+        let cases: &[(&str, i64, Result<&str, &str>)] = &[
+            ("rate(5m)", 60, Ok("rate 300s")),
+            ("RATE (90 s)", 60, Ok("rate 90s")),
+            (
+                "rate(30s)",
+                10,
+                Err("the interval `30s` is shorter than the 60s minimum"),
+            ),
+            ("rate(8d)", 60, Err("longer than the 7-day maximum")),
+            ("rate(1m)", 60, Err("is not longer than the timeout (1m)")),
+            (
+                "at(2030-06-06 13:15:30 Asia/Shanghai)",
+                60,
+                Ok("at 13497330s"),
+            ),
+            ("at(2030-01-01 00:00:10 GMT+0:00)", 60, Ok("at 10s")),
+            ("at(2020-01-01 00:00:00)", 60, Err("is in the past")),
+            ("at(2030-06-06 13:15:30 GMT+08:00)", 60, Err("leading zero")),
+            ("0 */20 * * * ?", 60, Ok("cron")),
+            ("0/10 * * * * ?", 10, Ok("cron")),
+            ("0/10 * * * * ?", 60, Err("less than the timeout (1m)")),
+            ("*/5 * * * * ?", 1, Err("at least 10s between cron runs")),
+            ("0 15 10 ? * * 2031 Asia/Shanghai", 60, Ok("cron")),
+            ("0 15 10 ? * * 2029", 60, Err("has no run after now")),
+            ("*/5 * * * *", 60, Err("has 5 fields")),
+            ("0 0 12 ? * MON-SUN", 60, Err("ends before it starts")),
         ];
-        let now = Utc::now();
-        for (input, ok) in cases {
-            assert_eq!(check_frequency(input, now).is_ok(), ok, "{input}");
+        for (input, timeout, expected) in cases {
+            let got = check_frequency(input, *timeout, now);
+            match (got, expected) {
+                (Ok(schedule), Ok(want)) => {
+                    let shown = match schedule {
+                        Schedule::Rate(d) => format!("rate {}s", d.as_secs()),
+                        Schedule::At(d) => format!("at {}s", d.as_secs()),
+                        Schedule::Cron(_) => "cron".to_owned(),
+                    };
+                    assert_eq!(shown, *want, "{input}");
+                }
+                (Err(error), Err(want)) => {
+                    assert_eq!(error.code, "InvalidParam.Frequency", "{input}");
+                    assert_eq!(error.status.as_u16(), 400, "{input}");
+                    assert!(error.message.contains(want), "{input}: {}", error.message);
+                }
+                (got, _) => panic!("{input}: {got:?}"),
+            }
         }
-        let at = |text: &str| match parse_at(text) {
-            AtTime::Utc(t) => Some(iso(t)),
-            _ => None,
-        };
-        assert_eq!(
-            at("2030-06-06 13:15:30 gmt+8:00").as_deref(),
-            Some("2030-06-06T05:15:30Z")
-        );
-        assert_eq!(
-            at("2030-06-06 13:15:30 gmt-7:00").as_deref(),
-            Some("2030-06-06T20:15:30Z")
-        );
-        assert_eq!(
-            at("2030-06-06 13:15:30").as_deref(),
-            Some("2030-06-06T13:15:30Z")
-        );
-        assert_eq!(at("2030-06-06 13:15:30 gmt+08:00"), None);
-        assert!(matches!(
-            parse_at("2030-06-06 13:15:30 asia/shanghai"),
-            AtTime::NamedZone
-        ));
-        assert!(check_frequency("at(2020-01-01 00:00:00)", now).is_err());
     }
 }

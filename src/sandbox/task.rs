@@ -19,6 +19,7 @@ use crate::sandbox::fault::AgentFault;
 use crate::sandbox::fleet::{Execution, Os, Simulation};
 use crate::sandbox::runner::{self, Interpreter, Outcome, ScriptJob, StopReason};
 use crate::sandbox::state::{Inst, Sandbox, State};
+use crate::schedule::{Frequency, PreviewOptions, preview};
 
 /// Starts one run task per record of a new task.
 pub(crate) fn spawn_runs(sandbox: &Arc<Sandbox>, invoke_id: &str, count: usize) {
@@ -571,61 +572,95 @@ fn reboot_tasks(sandbox: &Sandbox, state: &mut State, inst_index: usize) -> Vec<
     fired
 }
 
-/// Fires a `Period` task: `rate(...)` on its fixed grid from the creation time, `at(...)` once.
-/// Cron expressions are not evaluated (their records stay `Scheduled`).
+/// Fires a `Period` task: `rate(...)` on its fixed grid from the creation time, `at(...)` once,
+/// a cron expression at the times `crate::schedule` computes for it.
 pub(crate) fn schedule(sandbox: &Arc<Sandbox>, invoke_id: &str, when: Schedule) {
-    let (period, first) = match when {
-        Schedule::Rate(period) => (Some(period), period),
-        Schedule::At(delay) => (None, delay),
-        Schedule::Unsupported => return,
-    };
     let sandbox = Arc::clone(sandbox);
     let invoke_id = invoke_id.to_owned();
-    tokio::spawn(async move {
-        let start = tokio::time::Instant::now();
-        let mut next = start + first;
-        loop {
-            tokio::time::sleep_until(next).await;
-            let fired: Vec<usize> = {
-                let mut state = sandbox.lock();
-                let Some(inv) = state.invocations.get_mut(&invoke_id) else {
-                    return;
-                };
-                if inv.schedule_stopped {
-                    return;
+    match when {
+        Schedule::Rate(period) => {
+            tokio::spawn(async move {
+                let mut next = tokio::time::Instant::now() + period;
+                loop {
+                    tokio::time::sleep_until(next).await;
+                    if !fire(&sandbox, &invoke_id) {
+                        return;
+                    }
+                    next += period;
                 }
-                let now = Utc::now();
-                let cap = sandbox.settings.limits.output_bytes;
-                inv.runs
-                    .iter_mut()
-                    .enumerate()
-                    .filter(|(_, r)| r.status == S::Scheduled)
-                    .map(|(i, r)| {
-                        r.rearm(now, cap);
-                        i
-                    })
-                    .collect()
-            };
-            for index in fired {
-                tokio::spawn(run_one(Arc::clone(&sandbox), invoke_id.clone(), index));
-            }
-            match period {
-                Some(period) => next += period,
-                None => return,
-            }
+            });
         }
-    });
+        Schedule::At(delay) => {
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                fire(&sandbox, &invoke_id);
+            });
+        }
+        Schedule::Cron(freq) => {
+            tokio::spawn(async move {
+                let mut after = Utc::now();
+                loop {
+                    let options = PreviewOptions {
+                        count: 1,
+                        from: after,
+                        default_zone: None,
+                        created_at: None,
+                    };
+                    let Some(next) = preview(&freq, &options).times.first().map(|t| t.utc) else {
+                        return;
+                    };
+                    if let Ok(wait) = (next - Utc::now()).to_std() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    if !fire(&sandbox, &invoke_id) {
+                        return;
+                    }
+                    after = next;
+                }
+            });
+        }
+    }
+}
+
+/// One fire time of a task: every record waiting for it (`Scheduled`) runs again. Returns
+/// whether the schedule goes on (the task still exists and was not stopped).
+fn fire(sandbox: &Arc<Sandbox>, invoke_id: &str) -> bool {
+    let fired: Vec<usize> = {
+        let mut state = sandbox.lock();
+        let Some(inv) = state.invocations.get_mut(invoke_id) else {
+            return false;
+        };
+        if inv.schedule_stopped {
+            return false;
+        }
+        let now = Utc::now();
+        let cap = sandbox.settings.limits.output_bytes;
+        inv.runs
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, r)| r.status == S::Scheduled)
+            .map(|(i, r)| {
+                r.rearm(now, cap);
+                i
+            })
+            .collect()
+    };
+    for index in fired {
+        tokio::spawn(run_one(Arc::clone(sandbox), invoke_id.to_owned(), index));
+    }
+    true
 }
 
 /// When a `Period` task fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Schedule {
     /// Every period, first one period after creation.
     Rate(Duration),
     /// Once, after this delay.
     At(Duration),
-    /// A cron expression, or `at(...)` in a named time zone: not fired.
-    Unsupported,
+    /// A cron expression, in its own zone or else in UTC: the sandbox's instances keep their
+    /// system clocks in UTC.
+    Cron(Box<Frequency>),
 }
 
 /// InstallCloudAssistant: the agent runs after a delay, without the reboot a real

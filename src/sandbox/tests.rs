@@ -1698,6 +1698,7 @@ async fn scheduled_tasks_fire_and_keep_history() {
     let rated = client
         .call(&RunCommand {
             frequency: Some("rate(1m)".into()),
+            timeout: Some(30),
             ..run_command("echo tick", &[WEB1])
         })
         .await
@@ -1824,6 +1825,76 @@ async fn scheduled_tasks_fire_and_keep_history() {
     let inv = &inv.invocations.invocation[0];
     assert_eq!(inv.invocation_status, InvocationStatus::Scheduled);
     assert!(inv.timed);
+    sandbox.shutdown().await;
+}
+
+/// Cron schedules fire at the times `crate::schedule` computes, with one history record per
+/// run; a Frequency the client's dialect refuses is refused here too, as
+/// `InvalidParam.Frequency`.
+#[tokio::test]
+async fn cron_schedules_fire_and_bad_frequencies_are_refused() {
+    let (sandbox, client) = boot(fast()).await;
+    let cron = client
+        .call(&RunCommand {
+            frequency: Some("0/10 * * * * ? UTC".into()),
+            timeout: Some(10),
+            ..run_command("echo cron", &[WEB1])
+        })
+        .await
+        .unwrap();
+    // Every second for the test; the API's minimum interval is 10 s.
+    let every_second = crate::schedule::parse("* * * * * ?").expect("valid");
+    crate::sandbox::task::schedule(
+        sandbox.shared(),
+        cron.invoke_id.as_str(),
+        crate::sandbox::task::Schedule::Cron(Box::new(every_second)),
+    );
+    let history = DescribeInvocationResults {
+        invoke_id: Some(cron.invoke_id.clone()),
+        include_history: Some(true),
+        content_encoding: Some("PlainText".into()),
+        ..DescribeInvocationResults::default()
+    };
+    let mut records = Vec::new();
+    for _ in 0..100 {
+        records = client
+            .call(&history)
+            .await
+            .unwrap()
+            .invocation
+            .invocation_results
+            .invocation_result;
+        if records.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(records.len() >= 2, "{records:?}");
+    for r in &records {
+        assert_eq!(r.invocation_status, S::Success, "{r:?}");
+        assert_eq!(r.output.as_deref(), Some("cron\n"));
+    }
+    for (frequency, timeout) in [
+        ("0 */12 * * *", 10),
+        ("*/5 * * * * ?", 10),
+        ("rate(60s)", 60),
+        ("0 0 9 * * ? GMT+08:00", 10),
+        ("cron(0 12 * * ? *)", 10),
+    ] {
+        let error = client
+            .call(&RunCommand {
+                frequency: Some(frequency.into()),
+                timeout: Some(timeout),
+                ..run_command("true", &[WEB1])
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            code(&error),
+            ("InvalidParam.Frequency".into(), 400),
+            "{frequency}"
+        );
+    }
     sandbox.shutdown().await;
 }
 

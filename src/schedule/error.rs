@@ -1,11 +1,14 @@
 //! [`FrequencyError`]: why a Frequency expression was refused, where, and how to fix it.
 //!
-//! This module only describes errors. Each parser builds its own, and the caller (the loader or
-//! the CLI) wraps them in its miette diagnostic, using [`FrequencyError::span`] to label the
-//! token inside the YAML scalar.
+//! This module only describes errors. Each parser builds its own, and the caller wraps them:
+//! the loader in its runbook diagnostic, using [`FrequencyError::span`] to label the token
+//! inside the YAML scalar, and the command line in an [`ExpressionDiagnostic`], which labels
+//! the token inside the expression as typed.
 
 use std::fmt;
 use std::ops::Range;
+
+use miette::{LabeledSpan, NamedSource, SourceCode};
 
 /// What kind of problem an error reports, named after the agent's own error where one exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +51,20 @@ pub struct FrequencyError {
     pub replacement: Option<String>,
 }
 
+impl FrequencyErrorKind {
+    /// A short label for the offending token in a rendered diagnostic.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Syntax => "not Cloud Assistant's syntax",
+            Self::Dialect => "another scheduler's dialect",
+            Self::Zone => "time zone",
+            Self::Ambiguous => "ambiguous",
+            Self::Limit => "outside Cloud Assistant's limits",
+            Self::Expired => "no run",
+        }
+    }
+}
+
 impl FrequencyError {
     /// An error about `expr[span]`.
     pub(crate) fn new(
@@ -88,6 +105,58 @@ impl fmt::Display for FrequencyError {
 }
 
 impl std::error::Error for FrequencyError {}
+
+/// A refused expression typed on the command line (`schedule preview EXPR`), rendered with the
+/// expression as its source so the label points at the offending token.
+#[derive(Debug)]
+pub struct ExpressionDiagnostic(Box<(FrequencyError, NamedSource<String>)>);
+
+impl ExpressionDiagnostic {
+    /// Wraps `error`, found in `expr`.
+    pub fn new(expr: &str, error: FrequencyError) -> Self {
+        Self(Box::new((
+            error,
+            NamedSource::new("expression", expr.to_owned()),
+        )))
+    }
+
+    /// Why the expression was refused.
+    pub fn error(&self) -> &FrequencyError {
+        &self.0.0
+    }
+}
+
+impl fmt::Display for ExpressionDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.error().message)
+    }
+}
+
+impl std::error::Error for ExpressionDiagnostic {}
+
+impl miette::Diagnostic for ExpressionDiagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new("ecs_runbook::frequency"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(&self.error().help))
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.0.1)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let error = self.error();
+        let span = &error.span;
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some(error.kind.label().to_owned()),
+            span.start,
+            span.len(),
+        ))))
+    }
+}
 
 /// `expr` with `span` replaced by `with`: the corrected expression for a help line.
 pub(crate) fn replaced(expr: &str, span: &Range<usize>, with: &str) -> String {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
 
-use crate::schedule::cron::{CronExpr, aws_cron_error, parse_cron};
+use crate::schedule::cron::{CronExpr, FIRST_YEAR, LAST_YEAR, aws_cron_error, parse_cron};
 use crate::schedule::error::{FrequencyError, FrequencyErrorKind, replaced};
 use crate::schedule::preview::{Horizon, cron_fire_times};
 use crate::schedule::zone::{LocalTime, Zone, parse_zone};
@@ -72,6 +72,22 @@ impl Frequency {
     /// numeric weekdays mean, an inverted `Etc/GMT` sign.
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// The expression with `zone` written into it, for a cron or `at(..)` expression that
+    /// names none: `0 0 3 ? * SUN` in `Asia/Shanghai` is `0 0 3 ? * SUN Asia/Shanghai`, and
+    /// `at(2025-06-01 03:00:00)` is `at(2025-06-01 03:00:00 Asia/Shanghai)`. `None` for
+    /// `rate(..)`, which has no zone, and for an expression that already names one.
+    pub fn in_zone(&self, zone: &Zone) -> Option<String> {
+        if self.zone.is_some() {
+            return None;
+        }
+        match self.kind {
+            FrequencyKind::Rate(_) => None,
+            // `parse` accepts `at(..)` only in its exact spelling, which ends in `)`.
+            FrequencyKind::At(_) => Some(format!("{} {zone})", &self.text[..self.text.len() - 1])),
+            FrequencyKind::Cron(_) => Some(format!("{} {zone}", self.text.trim_end())),
+        }
     }
 }
 
@@ -652,30 +668,85 @@ fn validate_cron(
     timeout: Duration,
     now: DateTime<Utc>,
 ) -> Result<(), FrequencyError> {
-    let span = cron.span.clone();
-    let next = cron_fire_times(
-        cron,
-        zone,
-        now,
-        Horizon {
-            count: 1,
-            until: None,
-        },
-    );
-    let Some(first) = next.times.first() else {
+    let Some(first) = first_cron_run(cron, zone, now) else {
         return Err(FrequencyError::new(
             FrequencyErrorKind::Expired,
             expr,
-            cron.year_span.clone().unwrap_or(span),
+            cron.year_span.clone().unwrap_or(cron.span.clone()),
             format!("`{expr}` has no run after now ({})", rfc3339(now)),
             "check the year, month and day fields; Cloud Assistant refuses a schedule with no future run (`CronExpressionExpired`)",
         ));
     };
+    cron_gap(expr, cron, zone, timeout, now, first)
+}
+
+/// The first fire time of `cron` in `zone` strictly after `from`.
+fn first_cron_run(cron: &CronExpr, zone: &Zone, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let horizon = Horizon {
+        count: 1,
+        until: None,
+    };
+    cron_fire_times(cron, zone, from, horizon)
+        .times
+        .first()
+        .copied()
+}
+
+/// Where [`check`] starts measuring: the first instant of the agent's year range.
+fn check_reference() -> DateTime<Utc> {
+    DateTime::from_timestamp(0, 0).expect("the epoch is a valid instant")
+}
+
+/// Checks the limits that do not depend on the clock, so a loader can run it and stay
+/// deterministic: the bounds of `rate(..)` and its interval against the timeout; for cron,
+/// that some date matches at all (`0 0 0 30 2 ?`, February 30th, never runs) and the smallest
+/// gap between runs, measured as [`validate`] measures it but from the first run after
+/// 1970-01-01 (the start of the agent's year range) instead of from now.
+///
+/// Whether the runs are all in the past (`at(..)`, a year range) needs "now": that is
+/// [`validate`]'s, which also includes everything checked here.
+pub fn check(freq: &Frequency, timeout: Duration) -> Result<(), FrequencyError> {
+    let expr = freq.text.as_str();
+    match &freq.kind {
+        FrequencyKind::Rate(interval) => {
+            validate_rate(expr, freq.value_span.clone(), *interval, timeout)
+        }
+        FrequencyKind::At(_) => Ok(()),
+        FrequencyKind::Cron(cron) => {
+            let zone = freq.zone.clone().unwrap_or_else(Zone::utc);
+            let from = check_reference();
+            let Some(first) = first_cron_run(cron, &zone, from) else {
+                return Err(FrequencyError::new(
+                    FrequencyErrorKind::Expired,
+                    expr,
+                    cron.span.clone(),
+                    format!(
+                        "`{expr}` never runs: no date from {FIRST_YEAR} to {LAST_YEAR} matches its fields"
+                    ),
+                    "check the day-of-month, month, day-of-week and year fields; Cloud Assistant refuses a schedule with no run (`CronExpressionExpired`)",
+                ));
+            };
+            cron_gap(expr, cron, &zone, timeout, from, first)
+        }
+    }
+}
+
+/// The smallest gap between the runs of `cron` from `first` on is at least 10 s and at least
+/// the timeout.
+fn cron_gap(
+    expr: &str,
+    cron: &CronExpr,
+    zone: &Zone,
+    timeout: Duration,
+    from: DateTime<Utc>,
+    first: DateTime<Utc>,
+) -> Result<(), FrequencyError> {
+    let span = cron.span.clone();
     let horizon = Horizon {
         count: GAP_RUNS,
-        until: Some(*first + chrono::TimeDelta::days(GAP_DAYS)),
+        until: Some(first + chrono::TimeDelta::days(GAP_DAYS)),
     };
-    let run = cron_fire_times(cron, zone, now, horizon);
+    let run = cron_fire_times(cron, zone, from, horizon);
     let smallest = run
         .times
         .windows(2)
@@ -1018,6 +1089,33 @@ mod tests {
         );
     }
 
+    #[test]
+    fn zone_written_into_the_expression() {
+        let shanghai = parse_zone("Asia/Shanghai").expect("a zone");
+        let cases = [
+            ("0 0 3 ? * SUN", Some("0 0 3 ? * SUN Asia/Shanghai")),
+            (
+                "0 0 3 ? * SUN 2030",
+                Some("0 0 3 ? * SUN 2030 Asia/Shanghai"),
+            ),
+            (
+                "at(2030-06-01 03:00:00)",
+                Some("at(2030-06-01 03:00:00 Asia/Shanghai)"),
+            ),
+            ("0 0 3 ? * SUN UTC", None),
+            ("at(2030-06-01 03:00:00 GMT+8:00)", None),
+            ("rate(5m)", None),
+        ];
+        for (expr, expected) in cases {
+            let got = parse(expr).expect(expr).in_zone(&shanghai);
+            assert_eq!(got.as_deref(), expected, "{expr}");
+            if let Some(text) = got {
+                let zoned = parse(&text).expect("the zoned expression parses");
+                assert_eq!(zoned.zone().map(Zone::name), Some("Asia/Shanghai"));
+            }
+        }
+    }
+
     /// Limits: one expression, timeout and now per line; `Ok` or the error's message.
     #[test]
     #[expect(clippy::too_many_lines, reason = "one table of cases")]
@@ -1138,6 +1236,64 @@ mod tests {
         for (expr, timeout, expected) in cases {
             let freq = parse(expr).expect(expr);
             let got = validate(&freq, *timeout, now).map_err(|e| e.message);
+            assert_eq!(
+                got,
+                expected.map_err(str::to_owned),
+                "{expr} with timeout {timeout:?}"
+            );
+        }
+    }
+
+    /// `check`: the clock-free part of `validate`, the same answers without "now" (a past
+    /// year or `at(..)` passes; a pattern no date matches does not).
+    #[test]
+    fn check_needs_no_clock() {
+        let secs = Duration::from_secs;
+        let cases: &[(&str, Duration, Result<(), &str>)] = &[
+            ("rate(60s)", secs(59), Ok(())),
+            (
+                "rate(60s)",
+                secs(60),
+                Err(
+                    "the interval `1m` is not longer than the timeout (1m), so a run could still be going when the next is due",
+                ),
+            ),
+            (
+                "rate(30s)",
+                secs(10),
+                Err("the interval `30s` is shorter than the 60s minimum of `rate(..)`"),
+            ),
+            (
+                "rate(8d)",
+                secs(10),
+                Err("the interval `8d` is longer than the 7-day maximum of `rate(..)`"),
+            ),
+            ("0/10 * * * * ?", secs(10), Ok(())),
+            (
+                "0/10 * * * * ?",
+                secs(11),
+                Err(
+                    "runs are only 10s apart (1970-01-01T00:00:10Z and 1970-01-01T00:00:20Z), less than the timeout (11s), so a run could still be going when the next is due",
+                ),
+            ),
+            (
+                "*/5 * * * * ? Asia/Shanghai",
+                secs(1),
+                Err(
+                    "runs are only 5s apart (1970-01-01T00:00:05Z and 1970-01-01T00:00:10Z), but Cloud Assistant needs at least 10s between cron runs",
+                ),
+            ),
+            ("0 0 0 1 1 ? 2024", secs(600), Ok(())),
+            ("at(2020-01-01 00:00:00)", secs(600), Ok(())),
+            (
+                "0 0 0 30 2 ?",
+                secs(10),
+                Err("`0 0 0 30 2 ?` never runs: no date from 1970 to 2099 matches its fields"),
+            ),
+        ];
+        for (expr, timeout, expected) in cases {
+            let freq = parse(expr).expect(expr);
+            let got = check(&freq, *timeout).map_err(|e| e.message);
             assert_eq!(
                 got,
                 expected.map_err(str::to_owned),

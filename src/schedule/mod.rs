@@ -1,5 +1,5 @@
 //! Cloud Assistant `Frequency` expressions: parsing and checking them as Cloud Assistant does
-//! ([`parse`], [`validate`]) and previewing their fire times across zones and DST changes
+//! ([`parse`], [`check`], [`validate`]) and previewing their fire times across zones and DST changes
 //! ([`preview()`]).
 //!
 //! Everything here is synchronous and pure: no I/O, no clock (callers pass "now"). Sending the
@@ -14,9 +14,9 @@ mod wall_clock;
 mod zone;
 
 pub use cron::CronExpr;
-pub use error::{FrequencyError, FrequencyErrorKind};
+pub use error::{ExpressionDiagnostic, FrequencyError, FrequencyErrorKind};
 pub use frequency::{
-    Frequency, FrequencyKind, MAX_RATE, MIN_CRON_INTERVAL, MIN_RATE, parse, validate,
+    Frequency, FrequencyKind, MAX_RATE, MIN_CRON_INTERVAL, MIN_RATE, check, parse, validate,
 };
 pub use instant::parse_time;
 pub use preview::{FireTime, MAX_PREVIEW, Preview, PreviewOptions, preview, render_text};

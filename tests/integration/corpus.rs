@@ -260,6 +260,8 @@ fn full_format_resolves_every_runbook_field() {
     assert_eq!(runbook.hash.len(), 64);
     let schedule = runbook.schedule.as_ref().expect("a schedule");
     assert_eq!(schedule.frequency.value, "0 0 3 ? * SUN");
+    // The runbook's zone is written into the zone-less cron it sends.
+    assert_eq!(schedule.sent, "0 0 3 ? * SUN Asia/Shanghai");
     assert_eq!(
         runbook.vars[1].value,
         VarValue::List(vec![
@@ -423,6 +425,8 @@ fn rendered_diagnostics() {
         "b12-continue-on-error-yes.yaml",
         "b16-cycle.yaml",
         "b09-five-field-cron.yaml",
+        "b09-gmt-offset-leading-zero.yaml",
+        "frequency-rate-not-longer-than-timeout.yaml",
         "multiple-errors-at-once.yaml",
         "bad-regex-literal-block.yaml",
         "yaml-duplicate-key.yaml",

@@ -5,3 +5,4 @@ mod ecosystem;
 mod errors;
 mod harness;
 mod run;
+mod schedule;

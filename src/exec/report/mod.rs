@@ -1,3 +1,5 @@
-//! Reporters: they consume [`RunEvent`](crate::exec::RunEvent)s and summaries, and print.
+//! Reporters: they consume [`RunEvent`](crate::exec::RunEvent)s and summaries, and print;
+//! `schedule` formats the results of the schedule commands.
 
 pub mod human;
+pub mod schedule;
