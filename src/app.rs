@@ -130,33 +130,24 @@ fn validate(args: &ValidateArgs) -> Result<i32, Error> {
     let mut reports = Vec::new();
     let stderr = std::io::stderr();
     for file in &files {
-        let outcome = runbook::load(file).map_err(Error::from).and_then(|rb| {
-            planning::build(&rb, &BuildOptions::default())
-                .map(|_| ())
-                .map_err(Error::from)
-        });
-        match outcome {
-            Ok(()) => {
-                if args.format == DiagnosticsFormat::Text {
-                    println!("ok {}", file.display());
+        // Loading checks everything, templates included, and reports it all at once.
+        let problems = runbook::load(file).err();
+        if problems.is_some() {
+            failed += 1;
+        }
+        match args.format {
+            DiagnosticsFormat::Text => match &problems {
+                None => println!("ok {}", file.display()),
+                Some(all) => {
+                    let _ = writeln!(stderr.lock(), "{}", render_diagnostic(all));
+                    println!("error {}", file.display());
                 }
-                reports.push(serde_json::json!({"path": file.display().to_string(), "ok": true, "diagnostics": []}));
-            }
-            Err(error) => {
-                failed += 1;
-                match args.format {
-                    DiagnosticsFormat::Text => {
-                        let mut err = stderr.lock();
-                        let _ = writeln!(err, "{}", render_diagnostic(&error));
-                        println!("error {}", file.display());
-                    }
-                    DiagnosticsFormat::Json => reports.push(serde_json::json!({
-                        "path": file.display().to_string(),
-                        "ok": false,
-                        "diagnostics": records(&error),
-                    })),
-                }
-            }
+            },
+            DiagnosticsFormat::Json => reports.push(serde_json::json!({
+                "path": file.display().to_string(),
+                "ok": problems.is_none(),
+                "diagnostics": problems.map_or_else(|| serde_json::json!([]), |all| all.to_json()),
+            })),
         }
     }
     if args.format == DiagnosticsFormat::Json {
@@ -189,42 +180,6 @@ pub fn render_diagnostic(diagnostic: &dyn miette::Diagnostic) -> String {
     };
     let mut out = String::new();
     let _ = miette::GraphicalReportHandler::new_themed(theme).render_report(&mut out, diagnostic);
-    out
-}
-
-/// Machine-readable diagnostics (for CI annotations): one record per diagnostic and related
-/// diagnostic, with 1-based line and column of its first label.
-pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
-    fn one(d: &dyn miette::Diagnostic, out: &mut Vec<serde_json::Value>) {
-        let mut record = serde_json::json!({
-            "severity": "error",
-            "message": d.to_string(),
-            "code": d.code().map(|c| c.to_string()),
-            "help": d.help().map(|h| h.to_string()),
-        });
-        let label = d.labels().and_then(|mut labels| labels.next());
-        if let (Some(source), Some(label)) = (d.source_code(), label)
-            && let Ok(contents) = source.read_span(label.inner(), 0, 0)
-        {
-            record["path"] = serde_json::json!(contents.name());
-            record["line"] = serde_json::json!(contents.line() + 1);
-            record["column"] = serde_json::json!(contents.column() + 1);
-            record["label"] = serde_json::json!(label.label());
-        }
-        let has_location = record.get("line").is_some();
-        if let Some(related) = d.related() {
-            let before = out.len();
-            for r in related {
-                one(r, out);
-            }
-            if out.len() > before && !has_location {
-                return;
-            }
-        }
-        out.push(record);
-    }
-    let mut out = Vec::new();
-    one(diagnostic, &mut out);
     out
 }
 

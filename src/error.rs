@@ -25,10 +25,6 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Runbook(#[from] crate::runbook::Diagnostics),
-    /// A template does not render.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Template(#[from] crate::plan::BuildError),
     /// Bad flags or arguments beyond what clap checks.
     #[error("{message}")]
     #[diagnostic(code(ecs_runbook::usage))]
@@ -98,11 +94,9 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::StepFailed(_) => EXIT_STEP_FAILED,
-            Self::Runbook(_)
-            | Self::Template(_)
-            | Self::Usage { .. }
-            | Self::PlanFile { .. }
-            | Self::Io { .. } => EXIT_INVALID_INPUT,
+            Self::Runbook(_) | Self::Usage { .. } | Self::PlanFile { .. } | Self::Io { .. } => {
+                EXIT_INVALID_INPUT
+            }
             Self::Credentials(_) | Self::Api(_) | Self::Sandbox(_) => EXIT_API,
             Self::Interrupted => EXIT_INTERRUPTED,
         }

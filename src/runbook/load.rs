@@ -2,9 +2,9 @@
 //!
 //! The pipeline is `yaml::parse` (syntax, spans) → `raw::decode` (keys and value shapes) →
 //! the checks here (names, durations, regexes, amounts, targets, defaults, variables and their
-//! overrides, script files, step references, the dependency graph through `plan::graph`).
-//! Nothing here talks to the network or renders templates: template errors are raised by
-//! `plan`, against the spans kept in the model.
+//! overrides, script files, step references, the dependency graph through `plan::graph`), and
+//! last the templates through `plan::templates::check`, so that one load reports every problem
+//! of the file. Nothing here talks to the network.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -165,7 +165,11 @@ pub fn load_str(path: &Path, text: &str, overrides: &VarOverrides) -> Result<Run
             base: path.parent().map(Path::to_owned).unwrap_or_default(),
             errors: &mut errors,
         };
-        loader.runbook(&raw, overrides, source.clone(), hash)
+        let runbook = loader.runbook(&raw, overrides, source.clone(), hash);
+        // Templates are checked on what loaded, even past other problems; a script that did
+        // not load is empty and adds nothing.
+        errors.extend(crate::plan::templates::check(&runbook));
+        runbook
     });
     match runbook {
         Some(runbook) if errors.is_empty() => Ok(runbook),
@@ -2057,7 +2061,7 @@ mod tests {
     #[test]
     fn script_spans_map_template_offsets_back() {
         let text = format!(
-            "{HEAD}steps:\n  - name: a\n    script: |\n      echo one\n      echo {{{{ two }}}}\n"
+            "{HEAD}vars: {{two: 2}}\nsteps:\n  - name: a\n    script: |\n      echo one\n      echo {{{{ two }}}}\n"
         );
         let runbook = load_text(&text).expect("valid");
         let script = &runbook.steps[0].script;
@@ -2067,7 +2071,7 @@ mod tests {
             &text[span.offset()..span.offset() + span.len()],
             "{{ two }}"
         );
-        assert_eq!(line_col(&text, span.offset()), (8, 12));
+        assert_eq!(line_col(&text, span.offset()), (9, 12));
     }
 
     #[test]
