@@ -3,6 +3,7 @@
 //!
 //! These functions only format; the CLI decides where the text goes.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::count::Count;
@@ -181,6 +182,8 @@ fn text(plan: &Plan) -> String {
             let _ = writeln!(out, "    warning: {w}");
         }
     }
+    let by_name: HashMap<&str, &PlanStep> =
+        plan.steps.iter().map(|s| (s.name.as_str(), s)).collect();
     for (i, stage) in plan.stages.iter().enumerate() {
         let _ = writeln!(out);
         let together = if stage.len() > 1 {
@@ -190,7 +193,7 @@ fn text(plan: &Plan) -> String {
         };
         let _ = writeln!(out, "stage {}{together}", i + 1);
         for name in stage {
-            let step = plan.step(name).expect("stages name plan steps");
+            let step = by_name[name.as_str()];
             step_text(&mut out, step);
         }
     }
@@ -361,13 +364,18 @@ fn md_cell(text: &str) -> String {
 /// The DAG as a Mermaid flowchart; node ids are `s<index>` so any step name is safe.
 pub fn mermaid(plan: &Plan) -> String {
     let mut out = String::from("graph TD\n");
-    let index = |name: &str| plan.steps.iter().position(|s| s.name == name);
+    let index: HashMap<&str, usize> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
     for (i, step) in plan.steps.iter().enumerate() {
         let _ = writeln!(out, "  s{i}[\"{}\"]", step.name.replace('"', "#quot;"));
     }
     for (i, step) in plan.steps.iter().enumerate() {
         for dep in &step.depends_on {
-            if let Some(d) = index(dep) {
+            if let Some(d) = index.get(dep.as_str()) {
                 let _ = writeln!(out, "  s{d} --> s{i}");
             }
         }

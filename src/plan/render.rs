@@ -223,6 +223,13 @@ pub fn render(template: &str, scope: &Scope) -> Result<Rendered, Vec<TemplateErr
         }]);
     }
     let protected = protect(template, &scope.parameters);
+    if !["{{", "{%", "{#"]
+        .iter()
+        .any(|tag| protected.text.contains(tag))
+    {
+        // No tag is left for Tera: the text is its own rendering.
+        return restore(&protected.text, &protected, scope);
+    }
     let mut tera = Tera::default();
     tera.autoescape_on(Vec::new());
     if let Err(error) = tera.add_raw_template("script", &protected.text) {

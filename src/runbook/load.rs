@@ -6,7 +6,7 @@
 //! last the templates through `plan::templates::check`, so that one load reports every problem
 //! of the file. Nothing here talks to the network.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -309,14 +309,19 @@ impl Loader<'_> {
             );
         }
         self.duplicate_steps(main.iter().chain(rollback));
+        let main_names = step_names(main);
         let steps: Vec<Step> = main
             .iter()
-            .map(|s| self.step(s, &shared, Role::Main, main))
+            .map(|s| self.step(s, &shared, Role::Main, &main_names))
             .collect();
+        let mut above = HashSet::new();
         let rollback_steps: Vec<Step> = rollback
             .iter()
-            .enumerate()
-            .map(|(i, s)| self.step(s, &shared, Role::Rollback, &rollback[..i]))
+            .map(|s| {
+                let step = self.step(s, &shared, Role::Rollback, &above);
+                above.extend(s.name.as_ref().map(|n| n.value.as_str()));
+                step
+            })
             .collect();
         self.graph(main);
         self.rollback_dependencies(main, rollback);
@@ -980,9 +985,9 @@ impl Loader<'_> {
         }
     }
 
-    /// Converts one step; `known` are the steps its `depends_on` may name (all main steps for
+    /// Converts one step; `known` are the names its `depends_on` may use (all main steps for
     /// a main step, the rollback steps above it for a rollback step).
-    fn step(&mut self, raw: &RawStep, shared: &Shared, role: Role, known: &[RawStep]) -> Step {
+    fn step(&mut self, raw: &RawStep, shared: &Shared, role: Role, known: &HashSet<&str>) -> Step {
         let title = raw.title.as_str();
         let name = raw
             .name
@@ -1192,13 +1197,11 @@ impl Loader<'_> {
         );
     }
 
-    fn depends_on(&mut self, raw: &RawStep, known: &[RawStep]) -> Vec<Spanned<StepName>> {
+    fn depends_on(&mut self, raw: &RawStep, known: &HashSet<&str>) -> Vec<Spanned<StepName>> {
         let mut out: Vec<Spanned<StepName>> = Vec::new();
         for dep in &raw.depends_on {
             // A reference to a step whose own name is invalid is reported once, at that step.
-            let names_a_step = known
-                .iter()
-                .any(|s| s.name.as_ref().is_some_and(|n| n.value == dep.value));
+            let names_a_step = known.contains(dep.value.as_str());
             let name = if names_a_step {
                 StepName::parse(&dep.value)
             } else {
@@ -1620,6 +1623,14 @@ impl Loader<'_> {
 }
 
 /// The step's name for messages: its name as written, or its position.
+/// The names the steps were written with, valid or not.
+fn step_names(steps: &[RawStep]) -> HashSet<&str> {
+    steps
+        .iter()
+        .filter_map(|s| s.name.as_ref().map(|n| n.value.as_str()))
+        .collect()
+}
+
 fn step_label(raw: &RawStep) -> String {
     raw.name
         .as_ref()
