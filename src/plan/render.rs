@@ -354,7 +354,14 @@ fn syntax_error(template: &str, protected: &Protected, error: &tera::Error) -> T
     let offset = LOCATION.captures(&chain).and_then(|caps| {
         let line: usize = caps[1].parse().ok()?;
         let col: usize = caps[2].parse().ok()?;
-        let protected_offset = line_col_to_offset(&protected.text, line, col)?;
+        let mut protected_offset = line_col_to_offset(&protected.text, line, col)?;
+        if protected.text[protected_offset.min(protected.text.len())..]
+            .trim()
+            .is_empty()
+        {
+            // Tera reached the end looking for a closer: point at the tag left open instead.
+            protected_offset = unclosed_tag(&protected.text).unwrap_or(protected_offset);
+        }
         Some(unprotect_offset(
             &protected.text,
             &protected.pieces,
@@ -366,6 +373,20 @@ fn syntax_error(template: &str, protected: &Protected, error: &tera::Error) -> T
         len: 2,
         kind: TemplateErrorKind::Syntax(detail),
     }
+}
+
+/// The last `{{`, `{%` or `{#` with no closer after it.
+fn unclosed_tag(text: &str) -> Option<usize> {
+    let mut openers: Vec<(usize, &str)> = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")]
+        .iter()
+        .flat_map(|(open, close)| text.match_indices(open).map(move |(i, _)| (i, *close)))
+        .collect();
+    openers.sort_unstable();
+    openers
+        .iter()
+        .rev()
+        .find(|(i, close)| !text[i + 2..].contains(close))
+        .map(|(i, _)| *i)
 }
 
 /// Byte offset of 1-based `line` and 1-based character `col`.
@@ -428,7 +449,12 @@ pub(crate) fn locate_name(template: &str, name: &str) -> TemplateError {
             let candidate = start + pos;
             if offset.is_none_or(|o| candidate < o) {
                 offset = Some(candidate);
-                len = root.len();
+                // The whole reference when it is written as reported (`vars.x`), else its root.
+                len = if tag[pos..].starts_with(name) {
+                    name.len()
+                } else {
+                    root.len()
+                };
             }
         }
     }

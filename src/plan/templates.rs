@@ -285,7 +285,15 @@ impl<'a> Templates<'a> {
                         Some(other) if self.deps.index(other).is_some() => format!(
                             "add `{other}` to the `depends_on` of `{step_name}` to use its results"
                         ),
-                        Some(other) => format!("there is no step `{other}`"),
+                        Some(other) => {
+                            let names = self.runbook.steps.iter().map(|s| s.name.as_str());
+                            suggest::nearest(other, names).map_or_else(
+                                || format!("there is no step `{other}`"),
+                                |near| {
+                                    format!("there is no step `{other}`; did you mean `{near}`?")
+                                },
+                            )
+                        }
                         None => "refer to an earlier step as `steps['name']`".to_owned(),
                     };
                     (
