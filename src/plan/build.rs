@@ -19,7 +19,7 @@ use crate::plan::model::{
 };
 use crate::plan::templates::{Role, Templates};
 use crate::runbook::Diagnostics;
-use crate::runbook::model::{OnFailure, Runbook, SecretSource, Step, Targets, VarValue};
+use crate::runbook::model::{Amount, OnFailure, Runbook, SecretSource, Step, Targets, VarValue};
 
 /// How to build.
 #[derive(Debug, Clone, Default)]
@@ -343,8 +343,8 @@ fn preflight_warnings(
                 "step `{}`: instance `{id}` is {}, not Running",
                 step.name, info.status
             ));
-        }
-        if info.agent == Some(false) {
+        } else if info.agent == Some(false) {
+            // (Only for a Running instance: a stopped one's agent never answers.)
             warnings.push(format!(
                 "step `{}`: Cloud Assistant is not running on instance `{id}`",
                 step.name
@@ -373,35 +373,49 @@ fn rate_control(step: &Step, count: Option<usize>) -> PlanRateControl {
     let wave_size = count.map(|n| rc.concurrency.map_or(n, |c| c.of(n).clamp(1, n.max(1))));
     let error_budget = count.map(|n| rc.max_errors.map_or(0, |m| m.of(n)));
     let worst_case = match (count, wave_size, error_budget) {
+        (Some(0), _, _) => "no instance to run on".to_owned(),
         (Some(n), Some(wave), Some(budget)) if wave < n => format!(
-            "runs {} at a time; stops launching after the {} failure; up to {} more may already be running",
-            wave,
+            "runs {wave} at a time ({}); stops launching after the {} failure; {}",
+            crate::count::Count(n.div_ceil(wave), "wave"),
             ordinal(budget + 1),
-            wave.saturating_sub(1)
+            match wave - 1 {
+                0 => "no other instance is running then".to_owned(),
+                more => format!("up to {more} more may already be running"),
+            }
         ),
         (Some(n), _, Some(budget)) => format!(
-            "all {} start at once (in {}); {} decides the result, not what runs",
+            "starts all {} at once ({}); nothing stops them, and the step fails at the {} failure",
             crate::count::Count(n, "instance"),
             crate::count::Count(
                 n.div_ceil(MAX_INSTANCES_PER_INVOKE).max(1),
                 "InvokeCommand call"
             ),
-            if budget == 0 {
-                "the first failure".to_owned()
-            } else {
-                format!("more than {}", crate::count::Count(budget, "failure"))
-            }
+            ordinal(budget + 1)
         ),
-        _ => match rc.concurrency {
-            Some(c) => format!(
-                "runs {c} at a time; stops launching after {} failure(s); the exact numbers depend on the instances the tags match",
-                rc.max_errors
-                    .map_or_else(|| "the first".to_owned(), |m| format!("more than {m}"))
-            ),
-            None => {
-                "all matching instances start at once; the count is known at run time".to_owned()
+        _ => {
+            // When the failure comes, as `stops launching …` and as `the step fails …`.
+            let (stops, fails) = match rc.max_errors.unwrap_or(Amount::Count(0)) {
+                Amount::Count(k) => {
+                    let nth = ordinal(usize::try_from(k).unwrap_or(usize::MAX).saturating_add(1));
+                    (
+                        format!("after the {nth} failure"),
+                        format!("at the {nth} failure"),
+                    )
+                }
+                Amount::Percent(p) => {
+                    let once = format!("once more than {p}% of its instances fail");
+                    (once.clone(), once)
+                }
+            };
+            match rc.concurrency {
+                Some(c) => format!(
+                    "runs {c} at a time; stops launching {stops}; the numbers depend on the instances the tags match"
+                ),
+                None => format!(
+                    "starts every matching instance at once; the step fails {fails}; the count is known at run time"
+                ),
             }
-        },
+        }
     };
     PlanRateControl {
         concurrency: rc.concurrency.map(|a| a.to_string()),
@@ -443,7 +457,69 @@ fn secret_refs(runbook: &Runbook) -> BTreeMap<String, SecretRef> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::runbook::{VarOverrides, load_str};
+
+    /// The worst case in words of one step on `instances` explicit instances (or on tags).
+    fn worst_case(instances: usize, rate_control: &str) -> String {
+        let targets = if instances == 0 {
+            "{tags: {role: web}}".to_owned()
+        } else {
+            let ids: Vec<String> = (0..instances).map(|i| format!("i-x{i}")).collect();
+            format!("{{instances: [{}]}}", ids.join(", "))
+        };
+        let text = format!(
+            "name: t\ntargets: {targets}\nrate_control: {rate_control}\nsteps:\n  - name: a\n    script: x\n"
+        );
+        let runbook = load_str(Path::new("t.yaml"), &text, &VarOverrides::new()).expect("valid");
+        let plan = build(&runbook, &BuildOptions::default()).expect("plans");
+        plan.steps[0].rate_control.worst_case.clone()
+    }
+
+    #[test]
+    fn rate_control_in_plain_words() {
+        let table = [
+            (
+                20,
+                "{concurrency: 10}",
+                "runs 10 at a time (2 waves); stops launching after the 1st failure; up to 9 more may already be running",
+            ),
+            (
+                3,
+                "{concurrency: 1, max_errors: 1}",
+                "runs 1 at a time (3 waves); stops launching after the 2nd failure; no other instance is running then",
+            ),
+            (
+                40,
+                "{concurrency: 25%, max_errors: 5%}",
+                "runs 10 at a time (4 waves); stops launching after the 3rd failure; up to 9 more may already be running",
+            ),
+            (
+                2,
+                "{max_errors: 0}",
+                "starts all 2 instances at once (1 InvokeCommand call); nothing stops them, and the step fails at the 1st failure",
+            ),
+            (
+                0,
+                "{concurrency: 5, max_errors: 2}",
+                "runs 5 at a time; stops launching after the 3rd failure; the numbers depend on the instances the tags match",
+            ),
+            (
+                0,
+                "{max_errors: 10%}",
+                "starts every matching instance at once; the step fails once more than 10% of its instances fail; the count is known at run time",
+            ),
+        ];
+        for (instances, rate_control, expected) in table {
+            assert_eq!(
+                worst_case(instances, rate_control),
+                expected,
+                "{rate_control}"
+            );
+        }
+    }
 
     #[test]
     fn ordinals() {

@@ -181,6 +181,11 @@ impl Dir {
         }
     }
 
+    /// The directory.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// Writes `text` to `name` and returns its path.
     pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(name);

@@ -3,4 +3,5 @@
 mod corpus;
 mod errors;
 mod harness;
+mod plan;
 mod run;
