@@ -71,6 +71,25 @@ fn assert_read_only(sandbox: &Sandbox) {
     }
 }
 
+/// The names of a plan's steps, in order.
+fn step_names(plan: &Value) -> Vec<&str> {
+    plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["name"].as_str().expect("a name"))
+        .collect()
+}
+
+/// The steps a run's report names (its `step `name`: …` lines), in order.
+fn reported_steps(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("step `"))
+        .filter_map(|l| l.split('`').next())
+        .collect()
+}
+
 fn plan_json(stdout: &str) -> Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not a plan ({e}):\n{stdout}"))
 }
@@ -337,12 +356,7 @@ fn b08_plan_is_read_only_and_matches_the_real_run() {
         plan["steps"][2]["calls"][0]["params"]["CommandContent"],
         "<rendered at run time from earlier steps' results>"
     );
-    let planned: Vec<&str> = plan["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .map(|s| s["name"].as_str().expect("a name"))
-        .collect();
+    let planned = step_names(&plan);
     assert_eq!(planned, ["check-version", "upgrade", "report"]);
     assert_read_only(&sandbox);
 
@@ -352,12 +366,7 @@ fn b08_plan_is_read_only_and_matches_the_real_run() {
         .current_dir(dir.path())
         .args(["run", "--yes", "runbook.yaml"]));
     real.code(0);
-    let ran: Vec<&str> = real
-        .stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("step `"))
-        .filter_map(|l| l.split('`').next())
-        .collect();
+    let ran = reported_steps(&real.stdout);
     assert_eq!(ran, planned, "{}", real.stdout);
     assert!(
         real.stdout.contains("step `upgrade`: succeeded"),
@@ -448,12 +457,7 @@ fn config_rollout_runs_as_planned() {
         .args(["plan", path, "--format", "json"]));
     plan.code(0);
     let plan = plan_json(&plan.stdout);
-    let planned: Vec<&str> = plan["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .map(|s| s["name"].as_str().expect("a name"))
-        .collect();
+    let planned = step_names(&plan);
     assert_eq!(planned, ["check-space", "write-config", "verify"]);
     assert_eq!(plan["rollback"][0]["name"], "restore");
     assert_read_only(&sandbox);
@@ -462,12 +466,7 @@ fn config_rollout_runs_as_planned() {
         .current_dir(repo())
         .args(["run", "--yes", path]));
     out.code(0);
-    let ran: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("step `"))
-        .filter_map(|l| l.split('`').next())
-        .collect();
+    let ran = reported_steps(&out.stdout);
     assert_eq!(ran, planned, "{}", out.stdout);
     for line in [
         "    | release 2.4.10 active",
