@@ -5,3 +5,6 @@ mod errors;
 mod harness;
 mod plan;
 mod run;
+mod saved;
+mod templates;
+mod validate;
