@@ -457,6 +457,7 @@ fn secret_refs(runbook: &Runbook) -> BTreeMap<String, SecretRef> {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
     use std::path::Path;
 
     use super::*;
@@ -476,6 +477,66 @@ mod tests {
         let runbook = load_str(Path::new("t.yaml"), &text, &VarOverrides::new()).expect("valid");
         let plan = build(&runbook, &BuildOptions::default()).expect("plans");
         plan.steps[0].rate_control.worst_case.clone()
+    }
+
+    proptest::proptest! {
+        /// Any DAG, written in any order, is planned so that every step comes after the steps
+        /// it depends on and in a later stage than each of them.
+        #[test]
+        fn generated_dags_plan_in_dependency_order(
+            n in 1usize..30,
+            edges in proptest::collection::vec((0usize..30, 0usize..30), 0..80),
+            shuffle in proptest::collection::vec(0usize..1000, 30),
+        ) {
+            // Rank r depends only on lower ranks (acyclic); the file order shuffles the ranks.
+            let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+            for &(a, b) in &edges {
+                let (a, b) = (a % n, b % n);
+                if a > b && !deps[a].contains(&b) {
+                    deps[a].push(b);
+                }
+            }
+            let mut file: Vec<usize> = (0..n).collect();
+            file.sort_by_key(|&r| shuffle[r]);
+            let mut text = String::from("name: dag\ntargets: {instances: [i-abc]}\nsteps:\n");
+            for &r in &file {
+                let _ = writeln!(text, "  - name: s{r}\n    script: echo {{{{ step.name }}}}");
+                if !deps[r].is_empty() {
+                    let names: Vec<String> = deps[r].iter().map(|d| format!("s{d}")).collect();
+                    let _ = writeln!(text, "    depends_on: [{}]", names.join(", "));
+                }
+            }
+            let runbook = load_str(Path::new("dag.yaml"), &text, &VarOverrides::new())
+                .expect("a generated DAG loads");
+            let plan = build(&runbook, &BuildOptions::default()).expect("it plans");
+            proptest::prop_assert_eq!(plan.steps.len(), n);
+            let position: BTreeMap<&str, usize> = plan
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(p, s)| (s.name.as_str(), p))
+                .collect();
+            for (p, step) in plan.steps.iter().enumerate() {
+                for dep in &step.depends_on {
+                    proptest::prop_assert!(position[dep.as_str()] < p, "{} before {}", step.name, dep);
+                    let dep_stage = plan.steps[position[dep.as_str()]].stage;
+                    proptest::prop_assert!(dep_stage < step.stage);
+                }
+                let expected = step
+                    .depends_on
+                    .iter()
+                    .map(|d| plan.steps[position[d.as_str()]].stage + 1)
+                    .max()
+                    .unwrap_or(0);
+                proptest::prop_assert_eq!(step.stage, expected);
+                proptest::prop_assert!(plan.stages[step.stage].contains(&step.name));
+                let rendered = match &step.script {
+                    PlanScript::Rendered(r) => r.masked(),
+                    PlanScript::Deferred(t) => t.clone(),
+                };
+                proptest::prop_assert_eq!(rendered, format!("echo {}", step.name));
+            }
+        }
     }
 
     #[test]
