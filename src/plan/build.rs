@@ -344,7 +344,7 @@ fn preflight_warnings(
                 step.name, info.status
             ));
         } else if info.agent == Some(false) {
-            // (Only for a Running instance: a stopped one's agent never answers.)
+            // Said only of a Running instance: a stopped one's agent never answers anyway.
             warnings.push(format!(
                 "step `{}`: Cloud Assistant is not running on instance `{id}`",
                 step.name

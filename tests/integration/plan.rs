@@ -477,3 +477,58 @@ fn config_rollout_runs_as_planned() {
     // One instance at a time: one InvokeCommand per instance and step.
     assert_eq!(sandbox.calls("InvokeCommand"), 6);
 }
+
+/// Ids and tags together are their union, each instance once; a step's own `targets` replace
+/// the runbook's; `--vars-file` then `--var` override declared variables.
+#[test]
+fn targets_mix_ids_and_tags_and_variables_can_be_overridden() {
+    let dir = Dir::new();
+    dir.write("prod.yaml", "package: httpd\nversion: 2.4.10\n");
+    write_runbook(
+        &dir,
+        "name: mixed
+region: cn-hangzhou
+vars:
+  package: nginx
+  version: 1.20
+targets:
+  instances: [i-sandbox0000000000001, i-sandbox0000000000003]
+  tags: {role: web}
+steps:
+  - name: install
+    script: yum install -y {{ package }}-{{ version }}
+  - name: only-db
+    targets: {instances: [i-sandbox0000000000003]}
+    script: echo db
+",
+    );
+    let sandbox = Sandbox::start();
+    let out = run(sandbox.bin().current_dir(dir.path()).args([
+        "plan",
+        "runbook.yaml",
+        "--vars-file",
+        "prod.yaml",
+        "--var",
+        "version=2.4.62",
+    ]));
+    out.code(0);
+    for line in [
+        "    targets: i-sandbox0000000000001, i-sandbox0000000000003; tags role=web → i-sandbox0000000000001, i-sandbox0000000000002 (3 instances)\n",
+        "      | yum install -y httpd-2.4.62\n",
+        "    targets: i-sandbox0000000000003 (1 instance)\n",
+    ] {
+        assert!(
+            out.stdout.contains(line),
+            "missing {line:?} in\n{}",
+            out.stdout
+        );
+    }
+    assert!(
+        out.stdout.contains(
+            "InstanceId.1=i-sandbox0000000000001 InstanceId.2=i-sandbox0000000000003 InstanceId.3=i-sandbox0000000000002 "
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_read_only(&sandbox);
+}

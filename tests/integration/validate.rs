@@ -184,3 +184,16 @@ fn b12_yes_is_not_read_as_a_boolean() {
     assert!(help.contains("`on_failure: continue`"), "{help}");
     assert!(help.contains("booleans are `true` or `false`"), "{help}");
 }
+
+/// `ecs-runbook schema` prints the committed schema, byte for byte.
+#[test]
+fn schema_prints_the_committed_schema() {
+    let out = run(bin().arg("schema"));
+    out.code(0);
+    let committed =
+        std::fs::read_to_string(repo().join("schemas/runbook.schema.json")).expect("the schema");
+    assert!(
+        out.stdout == committed,
+        "schemas/runbook.schema.json is not what `ecs-runbook schema` prints; regenerate it"
+    );
+}
