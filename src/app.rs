@@ -172,33 +172,24 @@ fn validate(args: &ValidateArgs) -> Result<i32, Error> {
     let mut reports = Vec::new();
     let stderr = std::io::stderr();
     for file in &files {
-        let outcome = runbook::load(file).map_err(Error::from).and_then(|rb| {
-            planning::build(&rb, &BuildOptions::default())
-                .map(|_| ())
-                .map_err(Error::from)
-        });
-        match outcome {
-            Ok(()) => {
-                if args.format == DiagnosticsFormat::Text {
-                    write_output(None, &format!("ok {}\n", file.display()))?;
+        // Loading checks everything, templates included, and reports it all at once.
+        let problems = runbook::load(file).err();
+        if problems.is_some() {
+            failed += 1;
+        }
+        match args.format {
+            DiagnosticsFormat::Text => match &problems {
+                None => write_output(None, &format!("ok {}\n", file.display()))?,
+                Some(all) => {
+                    let _ = writeln!(stderr.lock(), "{}", render_diagnostic(all));
+                    write_output(None, &format!("error {}\n", file.display()))?;
                 }
-                reports.push(serde_json::json!({"path": file.display().to_string(), "ok": true, "diagnostics": []}));
-            }
-            Err(error) => {
-                failed += 1;
-                match args.format {
-                    DiagnosticsFormat::Text => {
-                        let mut err = stderr.lock();
-                        let _ = writeln!(err, "{}", render_diagnostic(&error));
-                        write_output(None, &format!("error {}\n", file.display()))?;
-                    }
-                    DiagnosticsFormat::Json => reports.push(serde_json::json!({
-                        "path": file.display().to_string(),
-                        "ok": false,
-                        "diagnostics": records(&error),
-                    })),
-                }
-            }
+            },
+            DiagnosticsFormat::Json => reports.push(serde_json::json!({
+                "path": file.display().to_string(),
+                "ok": problems.is_none(),
+                "diagnostics": problems.map_or_else(|| serde_json::json!([]), |all| all.to_json()),
+            })),
         }
     }
     if args.format == DiagnosticsFormat::Json {
@@ -249,49 +240,6 @@ pub fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(color_enabled())
         .try_init();
-}
-
-/// Machine-readable diagnostics (for CI annotations): one record per diagnostic and related
-/// diagnostic, with 1-based line and column of its first label.
-pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
-    // A related diagnostic without a source of its own points into its parent's (the runbook
-    // for each of a file's problems), as miette's renderer reads it.
-    fn one(
-        d: &dyn miette::Diagnostic,
-        parent: Option<&dyn miette::SourceCode>,
-        out: &mut Vec<serde_json::Value>,
-    ) {
-        let mut record = serde_json::json!({
-            "severity": "error",
-            "message": d.to_string(),
-            "code": d.code().map(|c| c.to_string()),
-            "help": d.help().map(|h| h.to_string()),
-        });
-        let label = d.labels().and_then(|mut labels| labels.next());
-        let source = d.source_code().or(parent);
-        if let (Some(source), Some(label)) = (source, label)
-            && let Ok(contents) = source.read_span(label.inner(), 0, 0)
-        {
-            record["path"] = serde_json::json!(contents.name());
-            record["line"] = serde_json::json!(contents.line() + 1);
-            record["column"] = serde_json::json!(contents.column() + 1);
-            record["label"] = serde_json::json!(label.label());
-        }
-        let has_location = record.get("line").is_some();
-        if let Some(related) = d.related() {
-            let before = out.len();
-            for r in related {
-                one(r, source, out);
-            }
-            if out.len() > before && !has_location {
-                return;
-            }
-        }
-        out.push(record);
-    }
-    let mut out = Vec::new();
-    one(diagnostic, None, &mut out);
-    out
 }
 
 /// Colour only on a terminal, and never with `NO_COLOR` set.

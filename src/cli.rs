@@ -140,8 +140,9 @@ pub struct PlanArgs {
     /// Write to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Make no API calls; say what could not be checked.
-    #[arg(long, conflicts_with_all = ["sandbox", "endpoint"])]
+    /// Make no API calls (an endpoint from the environment is ignored); say what could not be
+    /// checked.
+    #[arg(long, conflicts_with = "sandbox")]
     pub offline: bool,
     /// Where read-only calls go.
     #[command(flatten)]

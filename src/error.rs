@@ -25,10 +25,6 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Runbook(#[from] crate::runbook::Diagnostics),
-    /// A template does not render.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Template(#[from] crate::plan::BuildError),
     /// A Frequency expression given on the command line is refused.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -107,7 +103,6 @@ impl Error {
         match self {
             Self::StepFailed(_) => EXIT_STEP_FAILED,
             Self::Runbook(_)
-            | Self::Template(_)
             | Self::Frequency(_)
             | Self::Usage { .. }
             | Self::PlanFile { .. }

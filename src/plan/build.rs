@@ -1,14 +1,11 @@
 //! `build`: a validated runbook (and what the cloud said about its targets) into a [`Plan`].
 //!
 //! Pure and synchronous: the inventory is gathered beforehand by `exec::inventory`, or absent
-//! for an offline plan. Every template that can be rendered now is rendered here; one that
-//! uses earlier steps' results is checked against a probe of those results and kept as a
-//! template. Template errors come back as diagnostics with spans in the runbook.
+//! for an offline plan. Every template that can be rendered now is rendered here (through
+//! `templates`); one that uses earlier steps' results is checked against a probe of those
+//! results and kept as a template. Template errors come back as the runbook's diagnostics.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
 
 use crate::cloud::id::InstanceId;
 use crate::cloud::status::CommandType;
@@ -20,10 +17,9 @@ use crate::plan::model::{
     PLAN_VERSION, Plan, PlanGate, PlanRateControl, PlanRunbook, PlanScript, PlanStep, PlanTargets,
     PlannedCall, SecretRef,
 };
-use crate::plan::render::{self, Scope, TemplateError, TemplateErrorKind};
-use crate::runbook::model::{
-    OnFailure, Runbook, ScriptOrigin, SecretSource, Step, Targets, VarValue,
-};
+use crate::plan::templates::{Role, Templates};
+use crate::runbook::Diagnostics;
+use crate::runbook::model::{Amount, OnFailure, Runbook, SecretSource, Step, Targets, VarValue};
 
 /// How to build.
 #[derive(Debug, Clone, Default)]
@@ -35,69 +31,14 @@ pub struct BuildOptions {
     pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Template problems found while building, with spans in the runbook or script file.
-#[derive(Debug, thiserror::Error)]
-#[error("{} in `{}`", crate::count::Count(self.errors.len(), "template error"), self.path)]
-pub struct BuildError {
-    /// The runbook's path.
-    pub path: String,
-    /// One entry per problem.
-    pub errors: Vec<TemplateDiagnostic>,
-}
-
-impl Diagnostic for BuildError {
-    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        Some(Box::new(self.errors.iter().map(|e| e as &dyn Diagnostic)))
-    }
-}
-
-/// One template problem.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct TemplateDiagnostic {
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub help: Option<String>,
-    /// The file the span points into (the runbook, or a `script_file`).
-    pub file: NamedSource<Arc<str>>,
-    /// Where.
-    pub span: SourceSpan,
-    /// The label text.
-    pub label: String,
-}
-
-impl Diagnostic for TemplateDiagnostic {
-    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new("ecs_runbook::template"))
-    }
-
-    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
-    }
-
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.file)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
-            Some(self.label.clone()),
-            self.span,
-        ))))
-    }
-}
-
-/// Builds the plan of `runbook`.
-pub fn build(runbook: &Runbook, options: &BuildOptions) -> Result<Plan, BuildError> {
-    let mut errors = Vec::new();
+/// Builds the plan of `runbook`. A runbook from `runbook::load` has had its templates checked
+/// already; their problems come back here as the runbook's diagnostics all the same.
+pub fn build(runbook: &Runbook, options: &BuildOptions) -> Result<Plan, Diagnostics> {
     let order =
         graph::order(&runbook.steps).expect("the loader rejects cycles and unknown dependencies");
     let stage_of = graph::stages(&runbook.steps, &order);
 
-    let vars = plain_vars(runbook);
+    let mut templates = Templates::new(runbook);
     let secrets = secret_refs(runbook);
     let inventory = options.inventory.as_ref();
 
@@ -105,17 +46,15 @@ pub fn build(runbook: &Runbook, options: &BuildOptions) -> Result<Plan, BuildErr
     let mut steps = Vec::with_capacity(order.len());
     for &index in &order {
         let step = &runbook.steps[index];
-        let ancestors = graph::ancestors(&runbook.steps, index);
+        let script = templates.step(step, Role::Main(index));
         steps.push(plan_step(
             &StepInput {
                 runbook,
                 step,
                 stage: stage_of[index],
-                ancestors: &ancestors,
-                vars: &vars,
                 inventory,
             },
-            &mut errors,
+            script,
             &mut warnings,
         ));
     }
@@ -123,25 +62,25 @@ pub fn build(runbook: &Runbook, options: &BuildOptions) -> Result<Plan, BuildErr
         .rollback
         .iter()
         .map(|step| {
+            let script = templates.step(step, Role::Rollback);
             plan_step(
                 &StepInput {
                     runbook,
                     step,
                     stage: 0,
-                    ancestors: &[],
-                    vars: &vars,
                     inventory,
                 },
-                &mut errors,
+                script,
                 &mut warnings,
             )
         })
         .collect();
+    let vars = templates.vars().clone();
+    let errors = templates.into_errors();
     if !errors.is_empty() {
-        return Err(BuildError {
-            path: runbook.source.path.display().to_string(),
-            errors,
-        });
+        let mut all = Diagnostics::new(&runbook.source.path, runbook.source.text.clone());
+        all.errors = errors;
+        return Err(all);
     }
 
     let stage_count = stage_of.iter().copied().max().map_or(0, |m| m + 1);
@@ -192,50 +131,11 @@ struct StepInput<'a> {
     runbook: &'a Runbook,
     step: &'a Step,
     stage: usize,
-    ancestors: &'a [usize],
-    vars: &'a BTreeMap<String, serde_json::Value>,
     inventory: Option<&'a Inventory>,
 }
 
-fn plan_step(
-    input: &StepInput<'_>,
-    errors: &mut Vec<TemplateDiagnostic>,
-    warnings: &mut Vec<String>,
-) -> PlanStep {
+fn plan_step(input: &StepInput<'_>, script: PlanScript, warnings: &mut Vec<String>) -> PlanStep {
     let StepInput { runbook, step, .. } = input;
-    let scope = step_scope(input);
-    let deferred = render::uses_step_results(&step.script.text);
-    let script = match render::render(&step.script.text, &scope) {
-        Ok(rendered) if !deferred => PlanScript::Rendered(rendered),
-        Ok(_) => PlanScript::Deferred(step.script.text.clone()),
-        Err(template_errors) => {
-            for error in template_errors {
-                if deferred && matches!(error.kind, TemplateErrorKind::Render(_)) {
-                    // The probe's empty results can trip filters the real ones will not.
-                    continue;
-                }
-                errors.push(template_diagnostic(input, &error, TemplateSite::Script));
-            }
-            PlanScript::Deferred(step.script.text.clone())
-        }
-    };
-    if let Some(when) = &step.when
-        && let Err(template_errors) = render::render(&when.value, &scope)
-    {
-        for error in template_errors {
-            if !matches!(error.kind, TemplateErrorKind::Render(_)) {
-                errors.push(template_diagnostic(input, &error, TemplateSite::When));
-            }
-        }
-    }
-    if let PlanScript::Rendered(rendered) = &script {
-        for name in rendered.secrets() {
-            if !secret_allows_inline(runbook, name) {
-                errors.push(secret_inline_diagnostic(input, name));
-            }
-        }
-    }
-
     let targets = plan_targets(&step.targets, input.inventory);
     let count = targets.instances.as_ref().map(Vec::len);
     step_warnings(input, &targets, &script, warnings);
@@ -452,8 +352,8 @@ fn preflight_warnings(
                 "step `{}`: instance `{id}` is {}, not Running",
                 step.name, info.status
             ));
-        }
-        if info.agent == Some(false) {
+        } else if info.agent == Some(false) {
+            // Said only of a Running instance: a stopped one's agent never answers anyway.
             warnings.push(format!(
                 "step `{}`: Cloud Assistant is not running on instance `{id}`",
                 step.name
@@ -482,35 +382,49 @@ fn rate_control(step: &Step, count: Option<usize>) -> PlanRateControl {
     let wave_size = count.map(|n| rc.concurrency.map_or(n, |c| c.of(n).clamp(1, n.max(1))));
     let error_budget = count.map(|n| rc.max_errors.map_or(0, |m| m.of(n)));
     let worst_case = match (count, wave_size, error_budget) {
+        (Some(0), _, _) => "no instance to run on".to_owned(),
         (Some(n), Some(wave), Some(budget)) if wave < n => format!(
-            "runs {} at a time; stops launching after the {} failure; up to {} more may already be running",
-            wave,
+            "runs {wave} at a time ({}); stops launching after the {} failure; {}",
+            crate::count::Count(n.div_ceil(wave), "wave"),
             ordinal(budget + 1),
-            wave.saturating_sub(1)
+            match wave - 1 {
+                0 => "no other instance is running then".to_owned(),
+                more => format!("up to {more} more may already be running"),
+            }
         ),
         (Some(n), _, Some(budget)) => format!(
-            "all {} start at once (in {}); {} decides the result, not what runs",
+            "starts all {} at once ({}); nothing stops them, and the step fails at the {} failure",
             crate::count::Count(n, "instance"),
             crate::count::Count(
                 n.div_ceil(MAX_INSTANCES_PER_INVOKE).max(1),
                 "InvokeCommand call"
             ),
-            if budget == 0 {
-                "the first failure".to_owned()
-            } else {
-                format!("more than {}", crate::count::Count(budget, "failure"))
-            }
+            ordinal(budget + 1)
         ),
-        _ => match rc.concurrency {
-            Some(c) => format!(
-                "runs {c} at a time; stops launching after {} failure(s); the exact numbers depend on the instances the tags match",
-                rc.max_errors
-                    .map_or_else(|| "the first".to_owned(), |m| format!("more than {m}"))
-            ),
-            None => {
-                "all matching instances start at once; the count is known at run time".to_owned()
+        _ => {
+            // When the failure comes, as `stops launching …` and as `the step fails …`.
+            let (stops, fails) = match rc.max_errors.unwrap_or(Amount::Count(0)) {
+                Amount::Count(k) => {
+                    let nth = ordinal(usize::try_from(k).unwrap_or(usize::MAX).saturating_add(1));
+                    (
+                        format!("after the {nth} failure"),
+                        format!("at the {nth} failure"),
+                    )
+                }
+                Amount::Percent(p) => {
+                    let once = format!("once more than {p}% of its instances fail");
+                    (once.clone(), once)
+                }
+            };
+            match rc.concurrency {
+                Some(c) => format!(
+                    "runs {c} at a time; stops launching {stops}; the numbers depend on the instances the tags match"
+                ),
+                None => format!(
+                    "starts every matching instance at once; the step fails {fails}; the count is known at run time"
+                ),
             }
-        },
+        }
     };
     PlanRateControl {
         concurrency: rc.concurrency.map(|a| a.to_string()),
@@ -533,29 +447,6 @@ pub(crate) fn ordinal(n: usize) -> String {
     format!("{n}{suffix}")
 }
 
-fn var_json(value: &VarValue) -> serde_json::Value {
-    match value {
-        VarValue::Text(t) => serde_json::Value::String(t.clone()),
-        VarValue::List(items) => serde_json::Value::Array(items.iter().map(var_json).collect()),
-        VarValue::Map(entries) => serde_json::Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), var_json(v)))
-                .collect(),
-        ),
-        VarValue::Secret(_) => serde_json::Value::Null,
-    }
-}
-
-fn plain_vars(runbook: &Runbook) -> BTreeMap<String, serde_json::Value> {
-    runbook
-        .vars
-        .iter()
-        .filter(|v| !matches!(v.value, VarValue::Secret(_)))
-        .map(|v| (v.name.clone(), var_json(&v.value)))
-        .collect()
-}
-
 fn secret_refs(runbook: &Runbook) -> BTreeMap<String, SecretRef> {
     runbook
         .vars
@@ -573,270 +464,132 @@ fn secret_refs(runbook: &Runbook) -> BTreeMap<String, SecretRef> {
         .collect()
 }
 
-fn secret_allows_inline(runbook: &Runbook, name: &str) -> bool {
-    runbook
-        .vars
-        .iter()
-        .any(|v| v.name == name && matches!(&v.value, VarValue::Secret(s) if s.allow_inline))
-}
-
-/// The scope of a step's templates: vars, `runbook`, `step`, and a probe of `steps` in which
-/// each ancestor has its fields with empty values.
-fn step_scope(input: &StepInput<'_>) -> Scope {
-    let StepInput { runbook, step, .. } = input;
-    let mut scope = base_scope(runbook, input.vars);
-    scope.context.insert(
-        "step",
-        &serde_json::json!({
-            "name": step.name.as_str(),
-            "type": step.command_type.as_str(),
-            "timeout": step.timeout.as_secs(),
-            "working_dir": step.working_dir,
-            "username": step.username,
-        }),
-    );
-    let mut steps = serde_json::Map::new();
-    for &i in input.ancestors {
-        let ancestor = &runbook.steps[i];
-        let outputs: serde_json::Map<String, serde_json::Value> = ancestor
-            .outputs
-            .iter()
-            .map(|o| (o.name.clone(), serde_json::Value::String(String::new())))
-            .collect();
-        steps.insert(
-            ancestor.name.to_string(),
-            serde_json::json!({
-                "status": "success",
-                "output": "",
-                "outputs": outputs,
-                "instances": {},
-            }),
-        );
-    }
-    scope.context.insert("steps", &steps);
-    scope.parameters = step.parameters.keys().cloned().collect();
-    scope
-}
-
-/// The scope shared by every template of a runbook: vars (plain and secret) and `runbook`.
-pub fn base_scope(runbook: &Runbook, vars: &BTreeMap<String, serde_json::Value>) -> Scope {
-    let mut context = tera::Context::new();
-    for (name, value) in vars {
-        context.insert(name.as_str(), value);
-    }
-    context.insert("vars", vars);
-    context.insert(
-        "runbook",
-        &serde_json::json!({
-            "name": runbook.name.as_str(),
-            "region": runbook.region.as_ref().map(ToString::to_string),
-            "description": runbook.description,
-        }),
-    );
-    Scope {
-        context,
-        secrets: runbook
-            .vars
-            .iter()
-            .filter(|v| matches!(v.value, VarValue::Secret(_)))
-            .map(|v| v.name.clone())
-            .collect(),
-        parameters: BTreeSet::new(),
-    }
-}
-
-/// Which template of a step an error is in.
-#[derive(Clone, Copy)]
-enum TemplateSite {
-    Script,
-    When,
-}
-
-fn template_diagnostic(
-    input: &StepInput<'_>,
-    error: &TemplateError,
-    site: TemplateSite,
-) -> TemplateDiagnostic {
-    let StepInput { runbook, step, .. } = input;
-    let (text, value_span, file) = match site {
-        TemplateSite::Script => (
-            step.script.text.as_str(),
-            step.script.span,
-            match &step.script.origin {
-                ScriptOrigin::Inline => None,
-                ScriptOrigin::File(path) => Some(path.clone()),
-            },
-        ),
-        TemplateSite::When => {
-            let when = step.when.as_ref().expect("a `when` error has a `when`");
-            (when.value.as_str(), when.span, None)
-        }
-    };
-    let (source, span) = if let Some(path) = &file {
-        let named = NamedSource::new(path.display().to_string(), Arc::<str>::from(text));
-        let span = error.offset.map_or_else(
-            || SourceSpan::from((0, 0)),
-            |o| SourceSpan::from((o, error.len)),
-        );
-        (named, span)
-    } else {
-        let span = error.offset.map_or(value_span, |o| {
-            locate_in_source(&runbook.source.text, value_span, text, o, error.len)
-        });
-        (runbook.source.named_source(), span)
-    };
-    let (message, help, label) = explain(step, error, input);
-    TemplateDiagnostic {
-        message,
-        help,
-        file: source,
-        span,
-        label,
-    }
-}
-
-fn explain(
-    step: &Step,
-    error: &TemplateError,
-    input: &StepInput<'_>,
-) -> (String, Option<String>, String) {
-    let step_name = &step.name;
-    match &error.kind {
-        TemplateErrorKind::Undefined(name) => {
-            let root = name.split(['.', '[']).next().unwrap_or(name);
-            if root == "steps" {
-                let referenced = referenced_step(name);
-                let help = match referenced.as_deref() {
-                    Some(other) if input.runbook.steps.iter().any(|s| s.name.as_str() == other) => {
-                        format!("add `{other}` to the `depends_on` of `{step_name}` to use its results")
-                    }
-                    Some(other) => format!("there is no step `{other}`"),
-                    None => "refer to an earlier step as `steps['name']`".to_owned(),
-                };
-                (
-                    format!("step `{step_name}` uses `{name}`, which is not available to it"),
-                    Some(help),
-                    "not available here".to_owned(),
-                )
-            } else {
-                let var = name.strip_prefix("vars.").unwrap_or(name);
-                let candidates: Vec<&str> =
-                    input.runbook.vars.iter().map(|v| v.name.as_str()).collect();
-                let help = crate::suggest::nearest(var, candidates.iter().copied()).map_or_else(
-                    || {
-                        format!(
-                            "declare it under `vars:`, pass `--var {var}=VALUE`, or write `{{% raw %}}…{{% endraw %}}` around text that is not a template"
-                        )
-                    },
-                    |s| format!("did you mean `{s}`?"),
-                );
-                (
-                    format!("step `{step_name}` uses undefined variable `{name}`"),
-                    Some(help),
-                    "undefined".to_owned(),
-                )
-            }
-        }
-        TemplateErrorKind::Syntax(detail) => (
-            format!("step `{step_name}`: template syntax error: {detail}"),
-            Some(
-                "`{{`, `{%` and `{#` start Tera tags; to send such text as is, wrap it in `{% raw %}…{% endraw %}`"
-                    .to_owned(),
-            ),
-            "here".to_owned(),
-        ),
-        TemplateErrorKind::SecretTransformed(name) => (
-            format!("step `{step_name}`: secret `{name}` can only be inserted as it is"),
-            Some("remove filters and expressions around the secret; it is substituted only when the call is sent".to_owned()),
-            "secret used in an expression".to_owned(),
-        ),
-        TemplateErrorKind::ReservedCharacter => (
-            format!("step `{step_name}`: the script contains U+E000 or U+E001"),
-            Some("these private-use characters are reserved by the template engine".to_owned()),
-            "reserved character".to_owned(),
-        ),
-        TemplateErrorKind::Render(detail) => (
-            format!("step `{step_name}`: template error: {detail}"),
-            None,
-            "here".to_owned(),
-        ),
-    }
-}
-
-fn referenced_step(name: &str) -> Option<String> {
-    let rest = name.strip_prefix("steps")?;
-    if let Some(rest) = rest.strip_prefix('.') {
-        return rest.split(['.', '[']).next().map(str::to_owned);
-    }
-    let rest = rest.strip_prefix('[')?;
-    let quote = rest.chars().next()?;
-    let rest = rest.strip_prefix(quote)?;
-    rest.split(quote).next().map(str::to_owned)
-}
-
-fn secret_inline_diagnostic(input: &StepInput<'_>, name: &str) -> TemplateDiagnostic {
-    let StepInput { runbook, step, .. } = input;
-    let span = step.script.text.find(name).map_or(step.script.span, |o| {
-        locate_in_source(
-            &runbook.source.text,
-            step.script.span,
-            &step.script.text,
-            o,
-            name.len(),
-        )
-    });
-    TemplateDiagnostic {
-        message: format!(
-            "step `{}` inlines secret `{name}` into its command content",
-            step.name
-        ),
-        help: Some(format!(
-            "Cloud Assistant keeps command content readable through DescribeInvocations and DescribeCommands; reference an encrypted parameter ({{{{oos-secret:NAME}}}}) instead, or set `allow_inline: true` on `{name}` to accept that"
-        )),
-        file: runbook.source.named_source(),
-        span,
-        label: "secret inlined".to_owned(),
-    }
-}
-
-/// Maps `offset` inside a scalar's value to a span in the YAML source. It finds the value's
-/// lines one after another inside the scalar's source span, which is exact for plain and
-/// literal block scalars (how scripts are written); otherwise it falls back to the whole
-/// scalar.
-pub(crate) fn locate_in_source(
-    source: &str,
-    value_span: SourceSpan,
-    value: &str,
-    offset: usize,
-    len: usize,
-) -> SourceSpan {
-    let start = value_span.offset();
-    let end = (start + value_span.len()).min(source.len());
-    let Some(region) = source.get(start..end) else {
-        return value_span;
-    };
-    let offset = offset.min(value.len());
-    let mut cursor = 0;
-    let mut line_start = 0;
-    for line in value.split_inclusive('\n') {
-        let text = line.trim_end_matches('\n');
-        let Some(found) = region[cursor..].find(text) else {
-            return value_span;
-        };
-        let at = cursor + found;
-        if offset < line_start + line.len() || line_start + line.len() == value.len() {
-            let column = offset - line_start;
-            return SourceSpan::from((start + at + column, len.max(1)));
-        }
-        cursor = at + text.len();
-        line_start += line.len();
-    }
-    value_span
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+    use std::path::Path;
+
     use super::*;
+    use crate::runbook::{VarOverrides, load_str};
+
+    /// The worst case in words of one step on `instances` explicit instances (or on tags).
+    fn worst_case(instances: usize, rate_control: &str) -> String {
+        let targets = if instances == 0 {
+            "{tags: {role: web}}".to_owned()
+        } else {
+            let ids: Vec<String> = (0..instances).map(|i| format!("i-x{i}")).collect();
+            format!("{{instances: [{}]}}", ids.join(", "))
+        };
+        let text = format!(
+            "name: t\ntargets: {targets}\nrate_control: {rate_control}\nsteps:\n  - name: a\n    script: x\n"
+        );
+        let runbook = load_str(Path::new("t.yaml"), &text, &VarOverrides::new()).expect("valid");
+        let plan = build(&runbook, &BuildOptions::default()).expect("plans");
+        plan.steps[0].rate_control.worst_case.clone()
+    }
+
+    proptest::proptest! {
+        /// Any DAG, written in any order, is planned so that every step comes after the steps
+        /// it depends on and in a later stage than each of them.
+        #[test]
+        fn generated_dags_plan_in_dependency_order(
+            n in 1usize..30,
+            edges in proptest::collection::vec((0usize..30, 0usize..30), 0..80),
+            shuffle in proptest::collection::vec(0usize..1000, 30),
+        ) {
+            // Rank r depends only on lower ranks (acyclic); the file order shuffles the ranks.
+            let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+            for &(a, b) in &edges {
+                let (a, b) = (a % n, b % n);
+                if a > b && !deps[a].contains(&b) {
+                    deps[a].push(b);
+                }
+            }
+            let mut file: Vec<usize> = (0..n).collect();
+            file.sort_by_key(|&r| shuffle[r]);
+            let mut text = String::from("name: dag\ntargets: {instances: [i-abc]}\nsteps:\n");
+            for &r in &file {
+                let _ = writeln!(text, "  - name: s{r}\n    script: echo {{{{ step.name }}}}");
+                if !deps[r].is_empty() {
+                    let names: Vec<String> = deps[r].iter().map(|d| format!("s{d}")).collect();
+                    let _ = writeln!(text, "    depends_on: [{}]", names.join(", "));
+                }
+            }
+            let runbook = load_str(Path::new("dag.yaml"), &text, &VarOverrides::new())
+                .expect("a generated DAG loads");
+            let plan = build(&runbook, &BuildOptions::default()).expect("it plans");
+            proptest::prop_assert_eq!(plan.steps.len(), n);
+            let position: BTreeMap<&str, usize> = plan
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(p, s)| (s.name.as_str(), p))
+                .collect();
+            for (p, step) in plan.steps.iter().enumerate() {
+                for dep in &step.depends_on {
+                    proptest::prop_assert!(position[dep.as_str()] < p, "{} before {}", step.name, dep);
+                    let dep_stage = plan.steps[position[dep.as_str()]].stage;
+                    proptest::prop_assert!(dep_stage < step.stage);
+                }
+                let expected = step
+                    .depends_on
+                    .iter()
+                    .map(|d| plan.steps[position[d.as_str()]].stage + 1)
+                    .max()
+                    .unwrap_or(0);
+                proptest::prop_assert_eq!(step.stage, expected);
+                proptest::prop_assert!(plan.stages[step.stage].contains(&step.name));
+                let rendered = match &step.script {
+                    PlanScript::Rendered(r) => r.masked(),
+                    PlanScript::Deferred(t) => t.clone(),
+                };
+                proptest::prop_assert_eq!(rendered, format!("echo {}", step.name));
+            }
+        }
+    }
+
+    #[test]
+    fn rate_control_in_plain_words() {
+        let table = [
+            (
+                20,
+                "{concurrency: 10}",
+                "runs 10 at a time (2 waves); stops launching after the 1st failure; up to 9 more may already be running",
+            ),
+            (
+                3,
+                "{concurrency: 1, max_errors: 1}",
+                "runs 1 at a time (3 waves); stops launching after the 2nd failure; no other instance is running then",
+            ),
+            (
+                40,
+                "{concurrency: 25%, max_errors: 5%}",
+                "runs 10 at a time (4 waves); stops launching after the 3rd failure; up to 9 more may already be running",
+            ),
+            (
+                2,
+                "{max_errors: 0}",
+                "starts all 2 instances at once (1 InvokeCommand call); nothing stops them, and the step fails at the 1st failure",
+            ),
+            (
+                0,
+                "{concurrency: 5, max_errors: 2}",
+                "runs 5 at a time; stops launching after the 3rd failure; the numbers depend on the instances the tags match",
+            ),
+            (
+                0,
+                "{max_errors: 10%}",
+                "starts every matching instance at once; the step fails once more than 10% of its instances fail; the count is known at run time",
+            ),
+        ];
+        for (instances, rate_control, expected) in table {
+            assert_eq!(
+                worst_case(instances, rate_control),
+                expected,
+                "{rate_control}"
+            );
+        }
+    }
 
     #[test]
     fn ordinals() {
@@ -846,27 +599,6 @@ mod tests {
             [
                 "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"
             ]
-        );
-    }
-
-    #[test]
-    fn locates_offsets_in_a_literal_block() {
-        let source = "steps:\n  - name: a\n    script: |\n      echo one\n      echo {{ x }}\n";
-        let value = "echo one\necho {{ x }}\n";
-        let start = source.find('|').unwrap();
-        let span = SourceSpan::from((start, source.len() - start));
-        let offset = value.find("x }}").unwrap();
-        let got = locate_in_source(source, span, value, offset, 1);
-        assert_eq!(&source[got.offset()..=got.offset()], "x");
-        assert_eq!(got.offset(), source.find("x }}").unwrap());
-    }
-
-    #[test]
-    fn referenced_step_names() {
-        assert_eq!(referenced_step("steps.a.output").as_deref(), Some("a"));
-        assert_eq!(
-            referenced_step("steps['check-disk'].outputs.usage").as_deref(),
-            Some("check-disk")
         );
     }
 }

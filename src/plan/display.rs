@@ -3,6 +3,7 @@
 //!
 //! These functions only format; the CLI decides where the text goes.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::count::Count;
@@ -105,7 +106,9 @@ fn gate_line(step: &PlanStep) -> String {
     s
 }
 
-fn when_line(step: &PlanStep) -> Option<String> {
+/// The condition in words; `code` quotes the expression (as is for a terminal, a code span in
+/// Markdown).
+fn when_line(step: &PlanStep, code: fn(&str) -> String) -> Option<String> {
     let when = step.when.as_ref()?;
     Some(if render::uses_step_results(when) {
         let deps = step
@@ -120,11 +123,59 @@ fn when_line(step: &PlanStep) -> Option<String> {
             deps.join(", ")
         };
         format!(
-            "would run if its condition holds: {when}; the condition depends on the results of {which}, which are known only at run time"
+            "would run if its condition holds: {}; the condition depends on the results of {which}, which are known only at run time",
+            code(when)
         )
     } else {
-        format!("runs only if {when}")
+        format!("runs only if {}", code(when))
     })
+}
+
+fn as_is(text: &str) -> String {
+    text.to_owned()
+}
+
+/// A Markdown code span holding `text`, whatever backticks it contains.
+fn md_code(text: &str) -> String {
+    let text = text.replace('\n', " ");
+    let mut fence = "`".to_owned();
+    while text.contains(fence.as_str()) {
+        fence.push('`');
+    }
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// Where and as whom a step runs, and for how long.
+fn runs_line(step: &PlanStep, code: fn(&str) -> String) -> String {
+    format!(
+        "{} · dir {} · user {} · timeout {}s",
+        step.command_type,
+        step.working_dir
+            .as_deref()
+            .map_or_else(|| "(the instance's default)".to_owned(), code),
+        step.username
+            .as_deref()
+            .map_or_else(|| "(the instance's default)".to_owned(), code),
+        step.timeout_secs
+    )
+}
+
+fn outputs_line(step: &PlanStep, code: fn(&str) -> String) -> Option<String> {
+    if step.outputs.is_empty() {
+        return None;
+    }
+    Some(
+        step.outputs
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", code(&format!("/{v}/"))))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
 }
 
 fn script_text(step: &PlanStep) -> (String, &'static str) {
@@ -232,6 +283,8 @@ fn text(plan: &Plan) -> String {
     if let Some(s) = &plan.schedule {
         schedule_text(&mut out, s);
     }
+    let by_name: HashMap<&str, &PlanStep> =
+        plan.steps.iter().map(|s| (s.name.as_str(), s)).collect();
     for (i, stage) in plan.stages.iter().enumerate() {
         let _ = writeln!(out);
         let together = if stage.len() > 1 {
@@ -241,7 +294,7 @@ fn text(plan: &Plan) -> String {
         };
         let _ = writeln!(out, "stage {}{together}", i + 1);
         for name in stage {
-            let step = plan.step(name).expect("stages name plan steps");
+            let step = by_name[name.as_str()];
             step_text(&mut out, step);
         }
     }
@@ -273,31 +326,17 @@ fn text(plan: &Plan) -> String {
 }
 
 fn step_text(out: &mut String, step: &PlanStep) {
-    let _ = writeln!(
-        out,
-        "  step `{}`: {} · dir {} · user {} · timeout {}s",
-        step.name,
-        step.command_type,
-        step.working_dir.as_deref().unwrap_or("(default)"),
-        step.username.as_deref().unwrap_or("(default)"),
-        step.timeout_secs
-    );
+    let _ = writeln!(out, "  step `{}`: {}", step.name, runs_line(step, as_is));
     if !step.depends_on.is_empty() {
         let _ = writeln!(out, "    after: {}", step.depends_on.join(", "));
     }
-    if let Some(w) = when_line(step) {
+    if let Some(w) = when_line(step, as_is) {
         let _ = writeln!(out, "    when: {w}");
     }
     let _ = writeln!(out, "    targets: {}", targets_line(step));
     let _ = writeln!(out, "    rate control: {}", step.rate_control.worst_case);
     let _ = writeln!(out, "    gate: {}", gate_line(step));
-    if !step.outputs.is_empty() {
-        let outputs = step
-            .outputs
-            .iter()
-            .map(|(k, v)| format!("{k} = /{v}/"))
-            .collect::<Vec<_>>()
-            .join(", ");
+    if let Some(outputs) = outputs_line(step, as_is) {
         let _ = writeln!(out, "    outputs: {outputs}");
     }
     let (script, kind) = script_text(step);
@@ -351,43 +390,7 @@ fn markdown(plan: &Plan) -> String {
         );
     }
     for step in plan.steps.iter().chain(&plan.rollback) {
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "<details><summary>step <code>{}</code></summary>",
-            step.name
-        );
-        let _ = writeln!(out);
-        if let Some(w) = when_line(step) {
-            let _ = writeln!(out, "- when: {}", md_cell(&w));
-        }
-        let _ = writeln!(out, "- rate control: {}", step.rate_control.worst_case);
-        let (script, kind) = script_text(step);
-        let _ = writeln!(out, "- script ({kind}):");
-        let _ = writeln!(out);
-        let fence = if script.contains("```") {
-            "~~~~"
-        } else {
-            "```"
-        };
-        let lang = match step.command_type.as_str() {
-            "RunPowerShellScript" => "powershell",
-            "RunBatScript" => "bat",
-            _ => "sh",
-        };
-        let _ = writeln!(out, "{fence}{lang}");
-        out.push_str(&script);
-        if !script.ends_with('\n') {
-            out.push('\n');
-        }
-        let _ = writeln!(out, "{fence}");
-        let _ = writeln!(out);
-        let _ = writeln!(out, "- calls:");
-        for call in &step.calls {
-            let _ = writeln!(out, "  - `{}`", call_line(call).replace('`', "'"));
-        }
-        let _ = writeln!(out);
-        let _ = writeln!(out, "</details>");
+        md_step(&mut out, step);
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(out);
@@ -408,6 +411,57 @@ fn markdown(plan: &Plan) -> String {
     out
 }
 
+/// One step's details, folded, for a pull-request comment.
+fn md_step(out: &mut String, step: &PlanStep) {
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "<details><summary>step <code>{}</code></summary>",
+        step.name
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "- runs: {}", runs_line(step, md_code));
+    if !step.depends_on.is_empty() {
+        let after: Vec<String> = step.depends_on.iter().map(|d| md_code(d)).collect();
+        let _ = writeln!(out, "- after: {}", after.join(", "));
+    }
+    if let Some(w) = when_line(step, md_code) {
+        let _ = writeln!(out, "- when: {w}");
+    }
+    let _ = writeln!(out, "- targets: {}", targets_line(step));
+    let _ = writeln!(out, "- rate control: {}", step.rate_control.worst_case);
+    let _ = writeln!(out, "- gate: {}", gate_line(step));
+    if let Some(outputs) = outputs_line(step, md_code) {
+        let _ = writeln!(out, "- outputs: {outputs}");
+    }
+    let (script, kind) = script_text(step);
+    let _ = writeln!(out, "- script ({kind}):");
+    let _ = writeln!(out);
+    let fence = if script.contains("```") {
+        "~~~~"
+    } else {
+        "```"
+    };
+    let lang = match step.command_type.as_str() {
+        "RunPowerShellScript" => "powershell",
+        "RunBatScript" => "bat",
+        _ => "sh",
+    };
+    let _ = writeln!(out, "{fence}{lang}");
+    out.push_str(&script);
+    if !script.ends_with('\n') {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{fence}");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "- calls:");
+    for call in &step.calls {
+        let _ = writeln!(out, "  - {}", md_code(&call_line(call)));
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "</details>");
+}
+
 fn md_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
@@ -415,13 +469,18 @@ fn md_cell(text: &str) -> String {
 /// The DAG as a Mermaid flowchart; node ids are `s<index>` so any step name is safe.
 pub fn mermaid(plan: &Plan) -> String {
     let mut out = String::from("graph TD\n");
-    let index = |name: &str| plan.steps.iter().position(|s| s.name == name);
+    let index: HashMap<&str, usize> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
     for (i, step) in plan.steps.iter().enumerate() {
         let _ = writeln!(out, "  s{i}[\"{}\"]", step.name.replace('"', "#quot;"));
     }
     for (i, step) in plan.steps.iter().enumerate() {
         for dep in &step.depends_on {
-            if let Some(d) = index(dep) {
+            if let Some(d) = index.get(dep.as_str()) {
                 let _ = writeln!(out, "  s{d} --> s{i}");
             }
         }

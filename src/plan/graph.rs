@@ -64,22 +64,72 @@ pub fn stages(steps: &[Step], order: &[usize]) -> Vec<usize> {
 
 /// Every step that step `index` depends on, directly or not, in file order.
 pub fn ancestors(steps: &[Step], index: usize) -> Vec<usize> {
-    let names = index_of(steps.iter().map(|s| s.name.as_str()));
-    let mut seen = vec![false; steps.len()];
-    let mut stack = vec![index];
-    while let Some(i) = stack.pop() {
-        for dep in &steps[i].depends_on {
-            if let Some(&d) = names.get(dep.value.as_str())
-                && !seen[d]
-            {
-                seen[d] = true;
-                stack.push(d);
+    Dependencies::new(steps).ancestors(index)
+}
+
+/// The dependencies of `steps` by index, built once for many reachability questions (what a
+/// step's templates may read), so a plan costs time linear in its steps and edges.
+#[derive(Debug, Clone)]
+pub struct Dependencies<'a> {
+    index: HashMap<&'a str, usize>,
+    deps: Vec<Vec<usize>>,
+}
+
+impl<'a> Dependencies<'a> {
+    /// Indexes `steps`; dependencies on unknown names are left out.
+    pub fn new(steps: &'a [Step]) -> Self {
+        let index = index_of(steps.iter().map(|s| s.name.as_str()));
+        let deps = steps
+            .iter()
+            .map(|s| {
+                s.depends_on
+                    .iter()
+                    .filter_map(|d| index.get(d.value.as_str()).copied())
+                    .collect()
+            })
+            .collect();
+        Self { index, deps }
+    }
+
+    /// The index of the step named `name` (the first, should there be two).
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// Whether step `from` depends on step `to`, directly or not.
+    pub fn reaches(&self, from: usize, to: usize) -> bool {
+        self.walk(from, |i| i == to)
+    }
+
+    /// Every step that step `index` depends on, directly or not, in file order.
+    pub fn ancestors(&self, index: usize) -> Vec<usize> {
+        let mut seen = vec![false; self.deps.len()];
+        self.walk(index, |i| {
+            seen[i] = true;
+            false
+        });
+        (0..self.deps.len())
+            .filter(|&i| seen[i] && i != index)
+            .collect()
+    }
+
+    /// Visits what `start` depends on, depth first, each step once, until `stop` says so.
+    fn walk(&self, start: usize, mut stop: impl FnMut(usize) -> bool) -> bool {
+        let mut seen = vec![false; self.deps.len()];
+        let mut stack = vec![start];
+        while let Some(i) = stack.pop() {
+            for &d in &self.deps[i] {
+                if !seen[d] {
+                    seen[d] = true;
+                    if stop(d) {
+                        return true;
+                    }
+                    stack.push(d);
+                }
             }
         }
+        false
     }
-    (0..steps.len())
-        .filter(|&i| seen[i] && i != index)
-        .collect()
 }
 
 /// The first index of each name.

@@ -8,7 +8,8 @@ pub mod inventory;
 pub mod model;
 pub mod render;
 pub mod schedule;
+pub mod templates;
 
-pub use build::{BuildError, BuildOptions, build};
+pub use build::{BuildOptions, build};
 pub use inventory::Inventory;
 pub use model::Plan;

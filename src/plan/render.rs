@@ -223,6 +223,13 @@ pub fn render(template: &str, scope: &Scope) -> Result<Rendered, Vec<TemplateErr
         }]);
     }
     let protected = protect(template, &scope.parameters);
+    if !["{{", "{%", "{#"]
+        .iter()
+        .any(|tag| protected.text.contains(tag))
+    {
+        // No tag is left for Tera: the text is its own rendering.
+        return restore(&protected.text, &protected, scope);
+    }
     let mut tera = Tera::default();
     tera.autoescape_on(Vec::new());
     if let Err(error) = tera.add_raw_template("script", &protected.text) {
@@ -347,7 +354,14 @@ fn syntax_error(template: &str, protected: &Protected, error: &tera::Error) -> T
     let offset = LOCATION.captures(&chain).and_then(|caps| {
         let line: usize = caps[1].parse().ok()?;
         let col: usize = caps[2].parse().ok()?;
-        let protected_offset = line_col_to_offset(&protected.text, line, col)?;
+        let mut protected_offset = line_col_to_offset(&protected.text, line, col)?;
+        if protected.text[protected_offset.min(protected.text.len())..]
+            .trim()
+            .is_empty()
+        {
+            // Tera reached the end looking for a closer: point at the tag left open instead.
+            protected_offset = unclosed_tag(&protected.text).unwrap_or(protected_offset);
+        }
         Some(unprotect_offset(
             &protected.text,
             &protected.pieces,
@@ -359,6 +373,20 @@ fn syntax_error(template: &str, protected: &Protected, error: &tera::Error) -> T
         len: 2,
         kind: TemplateErrorKind::Syntax(detail),
     }
+}
+
+/// The last `{{`, `{%` or `{#` with no closer after it.
+fn unclosed_tag(text: &str) -> Option<usize> {
+    let mut openers: Vec<(usize, &str)> = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")]
+        .iter()
+        .flat_map(|(open, close)| text.match_indices(open).map(move |(i, _)| (i, *close)))
+        .collect();
+    openers.sort_unstable();
+    openers
+        .iter()
+        .rev()
+        .find(|(i, close)| !text[i + 2..].contains(close))
+        .map(|(i, _)| *i)
 }
 
 /// Byte offset of 1-based `line` and 1-based character `col`.
@@ -405,7 +433,7 @@ fn unprotect_offset(protected: &str, pieces: &[String], offset: usize) -> usize 
 
 /// Finds where an undefined name is used: the first tag in the template that mentions its
 /// root, or nothing.
-fn locate_name(template: &str, name: &str) -> TemplateError {
+pub(crate) fn locate_name(template: &str, name: &str) -> TemplateError {
     let root = name.split(['.', '[']).next().unwrap_or(name);
     let mut offset = None;
     let mut len = 0;
@@ -421,7 +449,12 @@ fn locate_name(template: &str, name: &str) -> TemplateError {
             let candidate = start + pos;
             if offset.is_none_or(|o| candidate < o) {
                 offset = Some(candidate);
-                len = root.len();
+                // The whole reference when it is written as reported (`vars.x`), else its root.
+                len = if tag[pos..].starts_with(name) {
+                    name.len()
+                } else {
+                    root.len()
+                };
             }
         }
     }
@@ -484,6 +517,52 @@ pub fn uses_step_results(template: &str) -> bool {
     static STEPS: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?s)\{[{%][^}]*\bsteps\s*[.\[]").expect("static regex"));
     STEPS.is_match(template)
+}
+
+/// The earlier steps a template reads, by name (`steps.name…` and `steps['name']…` inside its
+/// tags); `None` when it uses `steps` in a way that does not name them (`{% for s in steps %}`).
+pub fn step_references(template: &str) -> Option<BTreeSet<String>> {
+    static TAG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?s)\{\{.*?\}\}|\{%.*?%\}").expect("static regex"));
+    static WORD: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\bsteps\b").expect("static regex"));
+    static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^steps\s*(?:\.\s*([A-Za-z0-9_]+)|\[\s*'([^']*)'\s*\]|\[\s*"([^"]*)"\s*\])"#)
+            .expect("static regex")
+    });
+    let mut names = BTreeSet::new();
+    for tag in TAG.find_iter(template) {
+        let tag = tag.as_str();
+        for word in WORD.find_iter(tag) {
+            // `x.steps` is a field of something else, not the root.
+            if tag[..word.start()].trim_end().ends_with('.') {
+                continue;
+            }
+            let caps = REFERENCE.captures(&tag[word.start()..])?;
+            let name = caps
+                .get(1)
+                .or_else(|| caps.get(2))
+                .or_else(|| caps.get(3))?;
+            names.insert(name.as_str().to_owned());
+        }
+    }
+    Some(names)
+}
+
+/// Each `{{ name }}` in `template` whose `name` is one of `parameters`: its byte range and the
+/// name.
+pub fn parameter_uses(
+    template: &str,
+    parameters: &BTreeSet<String>,
+) -> Vec<(std::ops::Range<usize>, String)> {
+    PARAMETER
+        .captures_iter(template)
+        .filter(|caps| parameters.contains(&caps[1]))
+        .map(|caps| {
+            let whole = caps.get(0).expect("the whole match");
+            (whole.range(), caps[1].to_owned())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -629,5 +708,43 @@ mod tests {
             "{% if steps.a.status == 'success' %}x{% endif %}"
         ));
         assert!(!uses_step_results("echo steps.a {{ vars.steps_total }}"));
+    }
+
+    #[test]
+    fn step_references_name_the_steps_read() {
+        let table: &[(&str, Option<&[&str]>)] = &[
+            ("echo {{ steps.a.output }}", Some(&["a"])),
+            (
+                "{{ steps['check-disk'].outputs.usage | int < 90 and steps[\"b\"].status }}",
+                Some(&["b", "check-disk"]),
+            ),
+            (
+                "{% if steps . a_1.status == 'x' %}{% endif %}",
+                Some(&["a_1"]),
+            ),
+            (
+                "echo steps.a {{ vars.steps_total }} {{ x.steps }}",
+                Some(&[]),
+            ),
+            ("{% for s in steps %}{{ s }}{% endfor %}", None),
+            ("{{ steps[name] }}", None),
+        ];
+        for (template, expected) in table {
+            let got = step_references(template);
+            let want = expected.map(|names| names.iter().map(|n| (*n).to_owned()).collect());
+            assert_eq!(got, want, "{template}");
+        }
+    }
+
+    #[test]
+    fn parameter_uses_are_found_with_their_ranges() {
+        let parameters: BTreeSet<String> = ["conf".to_owned()].into();
+        let template = "a {{conf}} {{ conf }} {{ other }}";
+        let uses = parameter_uses(template, &parameters);
+        let got: Vec<(&str, &str)> = uses
+            .iter()
+            .map(|(r, n)| (&template[r.clone()], n.as_str()))
+            .collect();
+        assert_eq!(got, [("{{conf}}", "conf"), ("{{ conf }}", "conf")]);
     }
 }

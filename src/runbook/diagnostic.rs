@@ -2,8 +2,8 @@
 //! [`Diagnostics`] for a whole file so every problem is reported at once.
 //!
 //! This module owns the wording of every loader message, its help line and its machine form
-//! (`validate --format json`). It does not decide what is wrong; `yaml`, `load` and
-//! `plan::graph` do, and build a `Diagnostic` here. Messages are lower-case fragments with names
+//! (`validate --format json`). It does not decide what is wrong; `yaml`, `load`,
+//! `plan::graph` and `plan::build` (templates) do, and build a `Diagnostic` here. Messages are lower-case fragments with names
 //! in backticks; counts go through `suggest::count`.
 
 use std::fmt;
@@ -365,18 +365,70 @@ pub enum Kind {
         name: String,
     },
 
-    // ---- plan time (raised by `plan`, reported through the same type) ----
-    /// A Tera template that does not parse or render.
-    #[error("template error: {message}")]
+    // ---- templates (checked by `plan::build`, reported through the same type) ----
+    /// A Tera template that does not parse.
+    #[error("step `{step}`: template syntax error: {detail}")]
+    TemplateSyntax {
+        /// The step.
+        step: String,
+        /// Tera's message, on one line.
+        detail: String,
+    },
+    /// A Tera template that parses but does not render (a filter or type error).
+    #[error("step `{step}`: template error: {message}")]
     Template {
+        /// The step.
+        step: String,
         /// Tera's message.
         message: String,
     },
     /// A template variable that is not defined.
-    #[error("undefined variable `{name}`")]
+    #[error("step `{step}` uses undefined variable `{name}`")]
     UndefinedVariable {
-        /// The variable.
+        /// The step.
+        step: String,
+        /// The variable, as written (`vars.pkg`, `pkg`).
         name: String,
+    },
+    /// `steps.<name>` of a step that is not among the step's dependencies.
+    #[error("step `{step}` uses `{name}`, which is not available to it")]
+    UnavailableStep {
+        /// The step.
+        step: String,
+        /// The reference, as written.
+        name: String,
+    },
+    /// `{{ name }}` where `name` is both a variable and a declared Cloud Assistant parameter.
+    #[error(
+        "step `{step}`: `{{{{ {name} }}}}` is both variable `{name}` and Cloud Assistant parameter `{name}`"
+    )]
+    AmbiguousParameter {
+        /// The step.
+        step: String,
+        /// The name.
+        name: String,
+    },
+    /// A secret passed through a filter or an expression.
+    #[error("step `{step}`: secret `{name}` can only be inserted as it is")]
+    SecretTransformed {
+        /// The step.
+        step: String,
+        /// The secret variable.
+        name: String,
+    },
+    /// A secret inside command content without `allow_inline: true`.
+    #[error("step `{step}` inlines secret `{name}` into its command content")]
+    SecretInline {
+        /// The step.
+        step: String,
+        /// The secret variable.
+        name: String,
+    },
+    /// The private-use characters the renderer uses as markers.
+    #[error("step `{step}`: the script contains U+E000 or U+E001")]
+    ReservedCharacter {
+        /// The step.
+        step: String,
     },
 }
 
@@ -434,8 +486,14 @@ impl Kind {
             Self::UndeclaredVar { .. } => "vars::undeclared",
             Self::BadVarOverride { .. } => "vars::bad-override",
             Self::SecretOverride { .. } => "vars::secret-override",
+            Self::TemplateSyntax { .. } => "template::syntax",
             Self::Template { .. } => "template::error",
             Self::UndefinedVariable { .. } => "template::undefined",
+            Self::UnavailableStep { .. } => "template::unavailable-step",
+            Self::AmbiguousParameter { .. } => "template::ambiguous-parameter",
+            Self::SecretTransformed { .. } => "template::secret-transformed",
+            Self::SecretInline { .. } => "template::secret-inline",
+            Self::ReservedCharacter { .. } => "template::reserved-character",
         }
     }
 
@@ -520,6 +578,32 @@ impl Kind {
             Self::SecretOverride { .. } => {
                 "secrets come from the environment or a file, never from flags; set the \
                  variable named by its `env`, or change its `file`"
+                    .to_owned()
+            }
+            _ => return self.template_help(),
+        };
+        Some(help)
+    }
+
+    /// The default help of template problems.
+    fn template_help(&self) -> Option<String> {
+        let help = match self {
+            Self::TemplateSyntax { .. } => {
+                "`{{`, `{%` and `{#` start Tera tags; to send such text as it is, wrap it in \
+                 `{% raw %}…{% endraw %}`"
+                    .to_owned()
+            }
+            Self::AmbiguousParameter { name, .. } => format!(
+                "write `{{{{ vars.{name} }}}}` for the variable, or rename the parameter or the \
+                 variable"
+            ),
+            Self::SecretTransformed { .. } => {
+                "remove filters and expressions around the secret; it is substituted only when \
+                 the call is sent"
+                    .to_owned()
+            }
+            Self::ReservedCharacter { .. } => {
+                "these private-use characters are reserved by the template engine; remove them"
                     .to_owned()
             }
             _ => return None,

@@ -2,11 +2,11 @@
 //!
 //! The pipeline is `yaml::parse` (syntax, spans) → `raw::decode` (keys and value shapes) →
 //! the checks here (names, durations, regexes, amounts, targets, defaults, variables and their
-//! overrides, script files, step references, the dependency graph through `plan::graph`).
-//! Nothing here talks to the network or renders templates: template errors are raised by
-//! `plan`, against the spans kept in the model.
+//! overrides, script files, step references, the dependency graph through `plan::graph`), and
+//! last the templates through `plan::templates::check`, so that one load reports every problem
+//! of the file. Nothing here talks to the network.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -166,7 +166,11 @@ pub fn load_str(path: &Path, text: &str, overrides: &VarOverrides) -> Result<Run
             base: path.parent().map(Path::to_owned).unwrap_or_default(),
             errors: &mut errors,
         };
-        loader.runbook(&raw, overrides, source.clone(), hash)
+        let runbook = loader.runbook(&raw, overrides, source.clone(), hash);
+        // Templates are checked on what loaded, even past other problems; a script that did
+        // not load is empty and adds nothing.
+        errors.extend(crate::plan::templates::check(&runbook));
+        runbook
     });
     match runbook {
         Some(runbook) if errors.is_empty() => Ok(runbook),
@@ -309,14 +313,19 @@ impl Loader<'_> {
             );
         }
         self.duplicate_steps(main.iter().chain(rollback));
+        let main_names = step_names(main);
         let steps: Vec<Step> = main
             .iter()
-            .map(|s| self.step(s, &shared, Role::Main, main))
+            .map(|s| self.step(s, &shared, Role::Main, &main_names))
             .collect();
+        let mut above = HashSet::new();
         let rollback_steps: Vec<Step> = rollback
             .iter()
-            .enumerate()
-            .map(|(i, s)| self.step(s, &shared, Role::Rollback, &rollback[..i]))
+            .map(|s| {
+                let step = self.step(s, &shared, Role::Rollback, &above);
+                above.extend(s.name.as_ref().map(|n| n.value.as_str()));
+                step
+            })
             .collect();
         self.graph(main);
         self.rollback_dependencies(main, rollback);
@@ -1079,9 +1088,9 @@ impl Loader<'_> {
         }
     }
 
-    /// Converts one step; `known` are the steps its `depends_on` may name (all main steps for
+    /// Converts one step; `known` are the names its `depends_on` may use (all main steps for
     /// a main step, the rollback steps above it for a rollback step).
-    fn step(&mut self, raw: &RawStep, shared: &Shared, role: Role, known: &[RawStep]) -> Step {
+    fn step(&mut self, raw: &RawStep, shared: &Shared, role: Role, known: &HashSet<&str>) -> Step {
         let title = raw.title.as_str();
         let name = raw
             .name
@@ -1291,13 +1300,11 @@ impl Loader<'_> {
         );
     }
 
-    fn depends_on(&mut self, raw: &RawStep, known: &[RawStep]) -> Vec<Spanned<StepName>> {
+    fn depends_on(&mut self, raw: &RawStep, known: &HashSet<&str>) -> Vec<Spanned<StepName>> {
         let mut out: Vec<Spanned<StepName>> = Vec::new();
         for dep in &raw.depends_on {
             // A reference to a step whose own name is invalid is reported once, at that step.
-            let names_a_step = known
-                .iter()
-                .any(|s| s.name.as_ref().is_some_and(|n| n.value == dep.value));
+            let names_a_step = known.contains(dep.value.as_str());
             let name = if names_a_step {
                 StepName::parse(&dep.value)
             } else {
@@ -1719,6 +1726,14 @@ impl Loader<'_> {
 }
 
 /// The step's name for messages: its name as written, or its position.
+/// The names the steps were written with, valid or not.
+fn step_names(steps: &[RawStep]) -> HashSet<&str> {
+    steps
+        .iter()
+        .filter_map(|s| s.name.as_ref().map(|n| n.value.as_str()))
+        .collect()
+}
+
 fn step_label(raw: &RawStep) -> String {
     raw.name
         .as_ref()
@@ -2214,7 +2229,7 @@ mod tests {
     #[test]
     fn script_spans_map_template_offsets_back() {
         let text = format!(
-            "{HEAD}steps:\n  - name: a\n    script: |\n      echo one\n      echo {{{{ two }}}}\n"
+            "{HEAD}vars: {{two: 2}}\nsteps:\n  - name: a\n    script: |\n      echo one\n      echo {{{{ two }}}}\n"
         );
         let runbook = load_text(&text).expect("valid");
         let script = &runbook.steps[0].script;
@@ -2224,7 +2239,7 @@ mod tests {
             &text[span.offset()..span.offset() + span.len()],
             "{{ two }}"
         );
-        assert_eq!(line_col(&text, span.offset()), (8, 12));
+        assert_eq!(line_col(&text, span.offset()), (9, 12));
     }
 
     #[test]

@@ -1034,6 +1034,45 @@ mod tests {
 
     /// The committed schema is the generated one. Regenerate with
     /// `UPDATE_SCHEMA=1 cargo test --lib runbook::schema`.
+    /// Every property the schema names, at any depth, carries its own `description` (or
+    /// refers to a definition that does), so editors can show help for each key.
+    #[test]
+    fn every_property_in_the_schema_has_a_description() {
+        fn walk(node: &Value, path: &str, missing: &mut Vec<String>) {
+            match node {
+                Value::Object(map) => {
+                    for (key, value) in map {
+                        if matches!(key.as_str(), "properties" | "patternProperties" | "$defs")
+                            && let Value::Object(children) = value
+                        {
+                            for (name, child) in children {
+                                let described = child.get("description").is_some()
+                                    || child.get("$ref").is_some();
+                                if !described {
+                                    missing.push(format!("{path}/{key}/{name}"));
+                                }
+                                walk(child, &format!("{path}/{key}/{name}"), missing);
+                            }
+                        } else {
+                            walk(value, &format!("{path}/{key}"), missing);
+                        }
+                    }
+                }
+                Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        walk(item, &format!("{path}/{i}"), missing);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let schema = json();
+        let mut missing = Vec::new();
+        walk(&schema, "", &mut missing);
+        assert!(missing.is_empty(), "no description: {missing:#?}");
+        assert!(schema.get("description").is_some());
+    }
+
     #[test]
     fn committed_schema_is_current() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/runbook.schema.json");

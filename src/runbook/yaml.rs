@@ -780,12 +780,30 @@ pub fn from_str<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Resu
 /// scalars. When no scalar was written at `span` (the text came from a `script_file`), the
 /// whole `span` is returned.
 pub fn value_span(source: &str, span: SourceSpan, range: Range<usize>) -> SourceSpan {
-    let Some(root) = parse(source).root else {
-        return span;
-    };
-    match find_scalar(&root, span) {
-        Some(scalar) => scalar.source_span(source, span, range),
-        None => span,
+    ValueSpans::new(source).span(span, range)
+}
+
+/// [`value_span`] for many ranges in one file, which is parsed once.
+pub struct ValueSpans<'a> {
+    source: &'a str,
+    root: Option<Node>,
+}
+
+impl<'a> ValueSpans<'a> {
+    /// Parses `source` for later lookups.
+    pub fn new(source: &'a str) -> Self {
+        Self {
+            source,
+            root: parse(source).root,
+        }
+    }
+
+    /// See [`value_span`].
+    pub fn span(&self, span: SourceSpan, range: Range<usize>) -> SourceSpan {
+        match self.root.as_ref().and_then(|root| find_scalar(root, span)) {
+            Some(scalar) => scalar.source_span(self.source, span, range),
+            None => span,
+        }
     }
 }
 

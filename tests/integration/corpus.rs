@@ -432,6 +432,9 @@ fn rendered_diagnostics() {
         "yaml-duplicate-key.yaml",
         "yaml-tab-indentation.yaml",
         "vars-file-undeclared.yaml",
+        "template-with-loader-errors.yaml",
+        "template-shell-comment-brace.yaml",
+        "template-undefined-variable.yaml",
     ] {
         insta::assert_snapshot!(name.trim_end_matches(".yaml"), rendered(name));
     }
