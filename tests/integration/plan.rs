@@ -101,14 +101,19 @@ fn every_example_runbook_plans_in_every_format() {
         let path = format!("runbooks/{name}");
         let stem = name.trim_end_matches(".yaml").trim_end_matches(".yml");
         for format in ["text", "markdown", "json", "mermaid", "dot"] {
+            // Scheduled runbooks show their next fire times: pin the clock.
             let out = run(sandbox
                 .bin()
                 .current_dir(repo())
+                .env("ECS_RUNBOOK_NOW", "2026-01-05T00:00:00Z")
                 .args(["plan", &path, "--format", format]));
             out.code(0);
             insta::assert_snapshot!(format!("{stem}.{format}"), normalise(&out.stdout));
         }
-        let offline = run(bin().current_dir(repo()).args(["plan", "--offline", &path]));
+        let offline = run(bin()
+            .current_dir(repo())
+            .env("ECS_RUNBOOK_NOW", "2026-01-05T00:00:00Z")
+            .args(["plan", "--offline", &path]));
         offline.code(0);
         insta::assert_snapshot!(format!("{stem}.offline"), normalise(&offline.stdout));
     }
