@@ -243,10 +243,12 @@ pub async fn execute(ctx: StepContext) -> StepReport {
             r.state == InstanceState::NotLaunched
                 || (cancel == Cancel::StopRunning && r.state == InstanceState::Stopped)
         });
-    let status = if error.is_some() || budget_exceeded {
+    let status = if error.is_some() {
         StepStatus::Failed
     } else if interrupted {
         StepStatus::Cancelled
+    } else if budget_exceeded {
+        StepStatus::Failed
     } else if passed >= required {
         StepStatus::Succeeded
     } else {
@@ -306,6 +308,14 @@ impl StepRun<'_> {
 
     fn cancelled(&self) -> bool {
         *self.ctx.cancel.borrow() != Cancel::None
+    }
+
+    /// Whether `more` failures on top of those counted trip the error budget. Without an
+    /// explicit `max_errors` the budget is what `min_success` allows, and it only matters
+    /// while there is something left to launch (otherwise the gate decides alone).
+    fn over_budget(&self, more: usize) -> bool {
+        let explicit = self.ctx.step.rate_control.max_errors.is_some();
+        self.failed + more > self.budget && (explicit || self.launched < self.ctx.to_run.len())
     }
 
     fn token(&self, batch: &str, attempt: u32) -> String {
@@ -390,7 +400,7 @@ impl StepRun<'_> {
             }
             self.failed += results.values().filter(|r| !r.passed()).count();
             self.results.extend(results);
-            if self.failed > self.budget && !self.budget_exceeded {
+            if self.over_budget(0) && !self.budget_exceeded {
                 self.budget_exceeded = true;
                 self.emit(RunEvent::ErrorBudgetExceeded {
                     step: step.name.clone(),
@@ -549,7 +559,11 @@ impl StepRun<'_> {
             if running == 0 {
                 return Ok(());
             }
-            if last && !self.budget_exceeded && self.failed + failed_now > self.budget {
+            if last
+                && !self.budget_exceeded
+                && *cancel.borrow() != Cancel::StopRunning
+                && self.over_budget(failed_now)
+            {
                 self.budget_exceeded = true;
                 self.emit(RunEvent::ErrorBudgetExceeded {
                     step: ctx.step.name.clone(),

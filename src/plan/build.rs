@@ -206,8 +206,7 @@ fn plan_step(
         Ok(_) => PlanScript::Deferred(step.script.text.clone()),
         Err(template_errors) => {
             for error in template_errors {
-                if deferred && matches!(error.kind, TemplateErrorKind::Render(_)) {
-                    // The probe's empty results can trip filters the real ones will not.
+                if deferred && run_time_only(input, &error.kind) {
                     continue;
                 }
                 errors.push(template_diagnostic(input, &error, TemplateSite::Script));
@@ -283,6 +282,24 @@ fn plan_step(
     };
     plan_step.calls = planned_calls(&runbook.name.to_string(), &plan_step);
     plan_step
+}
+
+/// Whether a template error of a deferred script can only be judged with real results: the
+/// probe's empty results can trip filters the real ones will not, and an ancestor's
+/// `instances` are keyed by ids only known at run time.
+fn run_time_only(input: &StepInput<'_>, kind: &TemplateErrorKind) -> bool {
+    match kind {
+        TemplateErrorKind::Render(_) => true,
+        TemplateErrorKind::Undefined(name) => {
+            referenced_step(name).is_some_and(|step| {
+                input
+                    .ancestors
+                    .iter()
+                    .any(|&i| input.runbook.steps[i].name.as_str() == step)
+            }) && name.contains(".instances")
+        }
+        _ => false,
+    }
 }
 
 /// Preflight warnings of one step: targets, content size, parameter count.

@@ -173,7 +173,7 @@ fn step_line(event: &RunEvent) -> String {
             running,
             not_launched,
         } => format!(
-            "[{step}] stopped launching: {} exceed max_errors {budget}; {} already running, {} not launched",
+            "[{step}] stopped launching after {} (max_errors {budget}): {} already running, {} not launched",
             Count(*failed, "failure"),
             Count(*running, "instance"),
             Count(*not_launched, "instance")
@@ -289,7 +289,7 @@ fn step_summary(out: &mut dyn Write, step: &StepSummary) -> io::Result<()> {
     if step.budget_exceeded {
         writeln!(
             out,
-            "  stopped launching: more instances failed than `max_errors` allows"
+            "  error budget exceeded: more instances failed than `max_errors` allows"
         )?;
     }
     for result in &step.results {
