@@ -158,6 +158,11 @@ fn step_line(event: &RunEvent) -> String {
                 Count(instances.len(), "instance")
             )
         }
+        RunEvent::InstanceFinished { step, result, .. }
+            if result.state == InstanceState::NotLaunched =>
+        {
+            format!("[{step}] {}: not launched", result.instance)
+        }
         RunEvent::InstanceFinished { step, result, .. } => {
             let verdict = if result.passed() { "passed" } else { "FAILED" };
             format!(

@@ -2,7 +2,7 @@
 //! running), with run-level lines printed above the bars.
 //!
 //! It reads events as they happen (the live stream), so parallel steps move together; plain
-//! lines ([`human`](crate::exec::report::human)) are what everything else gets.
+//! lines ([`human`]) are what everything else gets.
 
 use std::collections::{BTreeMap, BTreeSet};
 
