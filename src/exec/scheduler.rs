@@ -1038,3 +1038,168 @@ fn step_results(report: &StepReport) -> serde_json::Value {
         "instances": instances,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::gate::{GateFailure, InstanceState};
+    use crate::plan::BuildOptions;
+
+    fn step() -> PlanStep {
+        let runbook = crate::runbook::load_str(
+            std::path::Path::new("r.yaml"),
+            "version: 1\nname: r\ntargets: {instances: [i-1, i-2, i-3]}\nsteps:\n  - name: a\n    script: echo a\n",
+            &crate::runbook::VarOverrides::new(),
+        )
+        .unwrap();
+        crate::plan::build(&runbook, &BuildOptions::default())
+            .unwrap()
+            .steps
+            .remove(0)
+    }
+
+    fn result(id: &str, state: InstanceState) -> InstanceResult {
+        let mut r = InstanceResult::not_launched(id.into());
+        r.failures = match &state {
+            InstanceState::Success => Vec::new(),
+            other => vec![GateFailure::State {
+                state: other.clone(),
+            }],
+        };
+        r.state = state;
+        r
+    }
+
+    fn record(status: Option<StepStatus>, command: bool) -> StepRecord {
+        StepRecord {
+            started: true,
+            round: 2,
+            to_run: vec!["i-2".into(), "i-3".into()],
+            status,
+            command: command.then(|| "c-1".into()),
+            invocations: [(("w0b0".to_owned(), 0), "t-1".into())].into(),
+            results: [
+                ("i-1".into(), result("i-1", InstanceState::Success)),
+                (
+                    "i-2".into(),
+                    result("i-2", InstanceState::Failed { exit_code: Some(1) }),
+                ),
+                ("i-3".into(), result("i-3", InstanceState::Stopped)),
+            ]
+            .into(),
+            ..StepRecord::default()
+        }
+    }
+
+    /// What a resumed run does with a step, by what the journal says of it: (status, command
+    /// alive, retry failed, crashed) → (state, round, to run, carried, re-attached).
+    #[test]
+    #[expect(clippy::too_many_lines, reason = "a table of cases, one per line before rustfmt")]
+    fn resume_rounds() {
+        type Case = (
+            Option<StepStatus>,
+            bool,
+            bool,
+            bool,
+            (State, u32, &'static [&'static str], usize, bool),
+        );
+        let done = |s| State::Done(s);
+        let cases: [Case; 7] = [
+            // Finished steps are not run again.
+            (
+                Some(StepStatus::Succeeded),
+                false,
+                true,
+                false,
+                (
+                    done(StepStatus::Succeeded),
+                    0,
+                    &["i-1", "i-2", "i-3"],
+                    0,
+                    false,
+                ),
+            ),
+            (
+                Some(StepStatus::Failed),
+                false,
+                false,
+                false,
+                (
+                    done(StepStatus::Failed),
+                    0,
+                    &["i-1", "i-2", "i-3"],
+                    0,
+                    false,
+                ),
+            ),
+            // A crash mid-round continues that round, with its instances and invocations.
+            (
+                None,
+                true,
+                false,
+                true,
+                (State::Pending, 2, &["i-2", "i-3"], 1, true),
+            ),
+            // Without the command (cleaned up after Ctrl-C): a new round on what has no outcome.
+            (
+                Some(StepStatus::Cancelled),
+                false,
+                false,
+                false,
+                (State::Pending, 3, &["i-3"], 2, false),
+            ),
+            (
+                None,
+                true,
+                false,
+                false,
+                (State::Pending, 3, &["i-3"], 2, false),
+            ),
+            // `--retry-failed`: a new round on everything that did not pass.
+            (
+                Some(StepStatus::Failed),
+                false,
+                true,
+                false,
+                (State::Pending, 3, &["i-2", "i-3"], 1, false),
+            ),
+            (
+                Some(StepStatus::Cancelled),
+                true,
+                true,
+                true,
+                (State::Pending, 3, &["i-2", "i-3"], 1, false),
+            ),
+        ];
+        let step = step();
+        for (status, command, retry, crashed, expected) in cases {
+            let mut slot = Slot::new(
+                &step,
+                false,
+                ["i-1", "i-2", "i-3"].map(InstanceId::from).to_vec(),
+            );
+            slot.resume(&record(status, command), retry, crashed);
+            let to_run: Vec<&str> = slot.round.to_run.iter().map(InstanceId::as_str).collect();
+            let got = (
+                slot.state,
+                slot.round.number,
+                to_run,
+                slot.round.carried.len(),
+                slot.round.resume.command.is_some(),
+            );
+            let want = (
+                expected.0,
+                expected.1,
+                expected.2.to_vec(),
+                expected.3,
+                expected.4,
+            );
+            let label = format!("{status:?} command={command} retry={retry} crashed={crashed}");
+            if matches!(expected.0, State::Done(_)) {
+                assert_eq!((got.0, slot.from_journal), (want.0, true), "{label}");
+            } else {
+                assert_eq!(got, want, "{label}");
+            }
+        }
+    }
+}
