@@ -1094,7 +1094,10 @@ mod tests {
     /// What a resumed run does with a step, by what the journal says of it: (status, command
     /// alive, retry failed, crashed) → (state, round, to run, carried, re-attached).
     #[test]
-    #[expect(clippy::too_many_lines, reason = "a table of cases, one per line before rustfmt")]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "a table of cases, one per line before rustfmt"
+    )]
     fn resume_rounds() {
         type Case = (
             Option<StepStatus>,
