@@ -9,22 +9,29 @@ mod schedule;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use clap::CommandFactory as _;
 
 use crate::cli::{
-    Cli, Command, DiagnosticsFormat, PlanArgs, PlanFormat, RunArgs, SandboxArgs, Shell, TargetArgs,
-    ValidateArgs, VarArgs,
+    Cli, Command, DiagnosticsFormat, PlanArgs, PlanFormat, ReportArgs, ResumeArgs, RunArgs,
+    SandboxArgs, Shell, TargetArgs, ValidateArgs, VarArgs,
 };
 use crate::cloud::credential::Credential;
 use crate::cloud::id::RegionId;
 use crate::cloud::profile;
 use crate::cloud::{Client, ClientBuilder};
 use crate::error::{EXIT_INVALID_INPUT, EXIT_OK, Error};
-use crate::exec::{self, Cancel, PollConfig, RunConfig, SecretValues};
+use crate::exec::journal::{Journal, Replay, RunDir};
+use crate::exec::report::json::ReportContext;
+use crate::exec::{
+    self, Cancel, PollConfig, Resume, RunConfig, RunInput, RunOutputs, RunSettings, RunSummary,
+    SecretValues,
+};
 use crate::plan::display::{self, Format};
+use crate::plan::inventory::Inventory;
 use crate::plan::model::{Plan, SecretRef};
 use crate::plan::{self as planning, BuildOptions};
 use crate::runbook::{self, Runbook, VarOverrides};
@@ -39,6 +46,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Validate(args) => validate(&args),
         Command::Plan(args) => plan(&args),
         Command::Run(args) => run_command(&args),
+        Command::Resume(args) => resume(&args),
         Command::Schedule(args) => schedule::command(&args),
         Command::Sandbox(args) => serve_sandbox(&args),
         Command::Schema => {
@@ -359,7 +367,8 @@ impl Target {
     }
 }
 
-fn read_plan(path: &Path) -> Result<Plan, Error> {
+/// A saved plan that parses and whose integrity hash matches its content.
+fn parse_plan(path: &Path) -> Result<Plan, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         action: "read",
         path: path.to_owned(),
@@ -383,6 +392,11 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
             ),
         });
     }
+    Ok(plan)
+}
+
+fn read_plan(path: &Path) -> Result<Plan, Error> {
+    let plan = parse_plan(path)?;
     let runbook_path = PathBuf::from(&plan.runbook.path);
     let bytes = std::fs::read(&runbook_path).map_err(|source| Error::PlanFile {
         message: format!(
@@ -468,6 +482,25 @@ fn confirm(plan: &Plan, target: &Target) -> Result<(), Error> {
     }
 }
 
+fn timeout_grace(text: &str) -> Result<Duration, Error> {
+    crate::runbook::load::parse_duration(text)
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            Error::usage(
+                format!("`--timeout-grace {text}` is not a duration"),
+                Some("write seconds (`30`) or a duration such as `30s`, `2m`".to_owned()),
+            )
+        })
+}
+
+fn working_dir() -> Result<PathBuf, Error> {
+    std::env::current_dir().map_err(|source| Error::Io {
+        action: "read",
+        path: PathBuf::from("."),
+        source,
+    })
+}
+
 fn run_command(args: &RunArgs) -> Result<i32, Error> {
     // Everything that can be checked offline is checked before any API call.
     let (runbook, saved) = match (&args.file, &args.plan) {
@@ -478,6 +511,15 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
     // Template errors, and a schedule `run` cannot create, are input errors: report them
     // before starting anything.
     schedule::check_run(runbook.as_ref(), saved.as_ref(), args.once)?;
+    let settings = RunSettings {
+        max_parallel: args.max_parallel.max(1),
+        keep_commands: args.keep_commands,
+        timeout_grace_ms: u64::try_from(timeout_grace(&args.timeout_grace)?.as_millis())
+            .unwrap_or(u64::MAX),
+        start_stopped: args.preflight.start_stopped,
+        install_agent: args.preflight.install_agent,
+    };
+    let base = working_dir()?;
     let rt = runtime();
     rt.block_on(async {
         let region = runbook.as_ref().and_then(|r| r.region.clone()).or_else(|| {
@@ -487,88 +529,309 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
                 .map(RegionId::new)
         });
         let target = Target::connect(&args.target, region.as_ref()).await?;
-        let plan = match (runbook, saved) {
+        let check_drift = saved.is_some();
+        let (plan, inventory) = match (runbook, saved) {
             (Some(runbook), _) => {
                 let inventory = exec::inventory::fetch(&target.client, &runbook).await?;
-                planning::build(
+                let plan = planning::build(
                     &runbook,
                     &BuildOptions {
-                        inventory: Some(inventory),
+                        inventory: Some(inventory.clone()),
                         now: Some(clock()?),
                     },
-                )?
+                )?;
+                (plan, inventory)
             }
-            (None, Some(plan)) => plan,
+            (None, Some(plan)) => {
+                let inventory = exec::inventory::fetch_plan(&target.client, &plan).await?;
+                (plan, inventory)
+            }
             (None, None) => unreachable!("one of them is set"),
         };
         if !args.yes && target.sandbox.is_none() {
             confirm(&plan, &target)?;
         }
-        let base = Path::new(&plan.runbook.path)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let secrets = resolve_secrets(&plan, &base)?;
+        let secrets = resolve_secrets(&plan, &runbook_dir(&plan))?;
         if plan.schedule.is_some() && !args.once {
             return schedule::run_timed(target, &plan, &secrets).await;
         }
-        let config = RunConfig {
-            run_id: new_run_id(),
-            max_parallel: args.max_parallel,
-            keep_commands: args.keep_commands,
-            poll: PollConfig::default(),
-            sandbox: target.sandbox.is_some(),
-        };
-        let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-        let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
-        let signals = tokio::spawn(async move {
-            let mut level = Cancel::None;
-            while tokio::signal::ctrl_c().await.is_ok() {
-                level = match level {
-                    Cancel::None => Cancel::StopLaunching,
-                    _ => Cancel::StopRunning,
-                };
-                if cancel_tx.send(level).is_err() {
-                    break;
-                }
+        let run_id = new_run_id();
+        let run_dir = RunDir::create(&base, &run_id).map_err(|source| Error::Io {
+            action: "create",
+            path: base.join(exec::journal::RUNS_DIR).join(&run_id),
+            source,
+        })?;
+        write_file(&run_dir.plan(), &display::render(&plan, Format::Json))?;
+        let journal = open_journal(&run_dir, 0)?;
+        let config = run_config(run_id, settings, target.sandbox.is_some());
+        let code = execute(Execution {
+            target: &target,
+            plan: &plan,
+            inventory: &inventory,
+            secrets: &secrets,
+            config: &config,
+            run_dir: &run_dir,
+            journal: Some(journal),
+            resume: None,
+            check_drift,
+            reports: &args.reports,
+        })
+        .await;
+        target.shutdown().await;
+        code
+    })
+}
+
+fn run_config(run_id: String, settings: RunSettings, sandbox: bool) -> RunConfig {
+    RunConfig {
+        run_id,
+        settings,
+        poll: PollConfig::default(),
+        sandbox,
+        preflight_wait: exec::preflight::DEFAULT_FIX_WAIT,
+    }
+}
+
+fn runbook_dir(plan: &Plan) -> PathBuf {
+    Path::new(&plan.runbook.path)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        action: "write",
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn open_journal(run_dir: &RunDir, seq: u64) -> Result<Journal, Error> {
+    Journal::open(run_dir, seq).map_err(|source| Error::Io {
+        action: "write",
+        path: run_dir.journal(),
+        source,
+    })
+}
+
+fn resume(args: &ResumeArgs) -> Result<i32, Error> {
+    if args.target.sandbox {
+        return Err(Error::usage(
+            "`resume` cannot start a sandbox: a new one would know none of the run's invocations",
+            Some("point it at the sandbox the run used with `--endpoint URL`".to_owned()),
+        ));
+    }
+    let base = working_dir()?;
+    let run_dir = RunDir::find(&base, &args.run).ok_or_else(|| {
+        Error::usage(
+            format!(
+                "no run `{}`: neither `{}` nor `{}` holds a journal",
+                args.run,
+                base.join(exec::journal::RUNS_DIR).join(&args.run).display(),
+                args.run
+            ),
+            Some("run ids are the directory names under `.ecs-runbook/runs/`".to_owned()),
+        )
+    })?;
+    let replay = Replay::load(&run_dir.journal()).map_err(|e| Error::PlanFile {
+        message: e.to_string(),
+        help: None,
+    })?;
+    if replay.started.sandbox {
+        return Err(Error::usage(
+            format!(
+                "run `{}` ran in a sandbox inside its own process, which ended with it; there is nothing to take up",
+                replay.started.run_id
+            ),
+            Some(
+                "resume needs the API the run used: run against `ecs-runbook sandbox` with `--endpoint` to be able to resume"
+                    .to_owned(),
+            ),
+        ));
+    }
+    let plan = parse_plan(&run_dir.plan())?;
+    let mut settings = replay.started.settings.clone();
+    settings.start_stopped |= args.preflight.start_stopped;
+    settings.install_agent |= args.preflight.install_agent;
+    let target_args = TargetArgs {
+        sandbox: false,
+        fleet: None,
+        endpoint: Some(
+            args.target
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| replay.started.endpoint.clone()),
+        ),
+        region: Some(
+            args.target
+                .region
+                .clone()
+                .unwrap_or_else(|| replay.started.region.clone()),
+        ),
+        profile: args.target.profile.clone(),
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let target = Target::connect(&target_args, None).await?;
+        let inventory = exec::inventory::fetch_plan(&target.client, &plan).await?;
+        if !args.yes {
+            confirm(&plan, &target)?;
+        }
+        let secrets = resolve_secrets(&plan, &runbook_dir(&plan))?;
+        let journal = open_journal(&run_dir, replay.lines)?;
+        let config = run_config(replay.started.run_id.clone(), settings, false);
+        let code = execute(Execution {
+            target: &target,
+            plan: &plan,
+            inventory: &inventory,
+            secrets: &secrets,
+            config: &config,
+            run_dir: &run_dir,
+            journal: Some(journal),
+            resume: Some(Resume {
+                replay: &replay,
+                retry_failed: args.retry_failed,
+            }),
+            check_drift: true,
+            reports: &args.reports,
+        })
+        .await;
+        target.shutdown().await;
+        code
+    })
+}
+
+/// Writes `report.json` into the run directory and the report files asked for.
+fn write_reports(e: &Execution<'_>, summary: &RunSummary, exit_code: i32) -> Result<(), Error> {
+    let context = ReportContext {
+        plan: e.plan,
+        endpoint: e.target.client.endpoint(),
+        region: e.target.client.region().as_str(),
+        sandbox: e.target.sandbox.is_some(),
+        exit_code,
+        run_dir: Some(e.run_dir.path().display().to_string()),
+    };
+    let report = exec::report::json::render(&exec::report::json::report(summary, &context));
+    write_file(&e.run_dir.report(), &report)?;
+    if let Some(path) = &e.reports.report {
+        write_file(path, &report)?;
+    }
+    if let Some(path) = &e.reports.junit {
+        write_file(
+            path,
+            &exec::report::junit::render(&e.plan.runbook.name, summary),
+        )?;
+    }
+    if let Some(path) = &e.reports.summary {
+        write_file(path, &exec::report::markdown::render(e.plan, summary))?;
+    }
+    Ok(())
+}
+
+/// Everything `run` and `resume` share once the plan and its targets are known.
+struct Execution<'a> {
+    target: &'a Target,
+    plan: &'a Plan,
+    inventory: &'a Inventory,
+    secrets: &'a SecretValues,
+    config: &'a RunConfig,
+    run_dir: &'a RunDir,
+    journal: Option<Journal>,
+    resume: Option<Resume<'a>>,
+    check_drift: bool,
+    reports: &'a ReportArgs,
+}
+
+/// Runs the plan with Ctrl-C handling and the reporters, writes the report files and the
+/// summary, and turns the outcome into the exit code.
+async fn execute(mut e: Execution<'_>) -> Result<i32, Error> {
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
+    let signals = tokio::spawn(async move {
+        let mut level = Cancel::None;
+        while tokio::signal::ctrl_c().await.is_ok() {
+            level = match level {
+                Cancel::None => Cancel::StopLaunching,
+                _ => Cancel::StopRunning,
+            };
+            if cancel_tx.send(level).is_err() {
+                break;
             }
-        });
-        let reporter = tokio::spawn(async move {
+        }
+    });
+    let bars = color_enabled();
+    let (live_tx, mut live_rx) = mpsc::unbounded_channel();
+    let reporter = tokio::spawn(async move {
+        if bars {
+            drop(events_rx);
+            let mut bars = exec::report::progress::Bars::stderr();
+            while let Some(event) = live_rx.recv().await {
+                bars.on(&event);
+            }
+            bars.finish();
+        } else {
+            drop(live_rx);
             while let Some(event) = events_rx.recv().await {
                 let mut err = std::io::stderr().lock();
                 let _ = exec::report::human::progress(&mut err, &event);
             }
-        });
-        let summary = exec::run(
-            &target.client,
-            &plan,
-            &secrets,
-            &config,
-            &events_tx,
-            cancel_rx,
-        )
-        .await;
-        drop(events_tx);
-        let _ = reporter.await;
-        signals.abort();
-        {
-            let mut out = std::io::stdout().lock();
-            let _ = exec::report::human::summary(&mut out, &summary);
-            let _ = out.flush();
         }
-        target.shutdown().await;
-        if let Some(error) = summary.api_error {
-            return Err(Error::from(error));
-        }
-        if summary.interrupted {
-            return Err(Error::Interrupted);
-        }
-        if summary.success {
-            Ok(EXIT_OK)
-        } else {
-            Err(Error::StepFailed("a step failed its gate".to_owned()))
-        }
-    })
+    });
+    let input = RunInput {
+        client: &e.target.client,
+        plan: e.plan,
+        inventory: e.inventory,
+        secrets: e.secrets,
+        config: e.config,
+        resume: e.resume,
+        check_drift: e.check_drift,
+    };
+    let outputs = RunOutputs {
+        events: events_tx,
+        live: bars.then_some(live_tx),
+        journal: e.journal.take(),
+    };
+    let summary = exec::run(&input, outputs, cancel_rx).await;
+    let _ = reporter.await;
+    signals.abort();
+    let result = if let Some(error) = &summary.api_error {
+        Err(Error::from(error.clone()))
+    } else if summary.preflight_failed() {
+        Err(Error::Preflight(format!(
+            "preflight failed: {} cannot run commands",
+            crate::count::Count(summary.preflight.issues.len(), "target")
+        )))
+    } else if summary.interrupted {
+        Err(Error::Interrupted)
+    } else if summary.success {
+        Ok(EXIT_OK)
+    } else {
+        Err(Error::StepFailed("a step failed its gate".to_owned()))
+    };
+    let exit_code = match &result {
+        Ok(code) => *code,
+        Err(error) => error.exit_code(),
+    };
+    write_reports(&e, &summary, exit_code)?;
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = exec::report::human::summary(&mut out, &summary);
+        let _ = out.flush();
+    }
+    if !summary.success && !summary.preflight_failed() && e.target.sandbox.is_none() {
+        eprintln!(
+            "run directory: {}; continue with `ecs-runbook resume {}`{}",
+            e.run_dir.path().display(),
+            summary.run_id,
+            if summary.interrupted {
+                ""
+            } else {
+                " (add `--retry-failed` to run failed steps again)"
+            }
+        );
+    }
+    result
 }
 
 fn serve_sandbox(args: &SandboxArgs) -> Result<i32, Error> {

@@ -27,6 +27,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Run a runbook, or apply a saved plan.
     Run(RunArgs),
+    /// Continue a stopped or crashed run from its journal.
+    Resume(ResumeArgs),
     /// Preview Frequency expressions; keep Cloud Assistant's schedules in step with git.
     Schedule(ScheduleArgs),
     /// Serve the local Cloud Assistant sandbox.
@@ -149,6 +151,31 @@ pub struct PlanArgs {
     pub target: TargetArgs,
 }
 
+/// The report files of `run` and `resume`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReportArgs {
+    /// Write the JSON report (versioned schema, see README) to this file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+    /// Write a JUnit XML report: one test case per step and instance.
+    #[arg(long, value_name = "FILE.xml")]
+    pub junit: Option<PathBuf>,
+    /// Write a Markdown summary with the step graph coloured by status (for CI job summaries).
+    #[arg(long, value_name = "FILE.md")]
+    pub summary: Option<PathBuf>,
+}
+
+/// What preflight may fix before anything runs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PreflightArgs {
+    /// Start stopped targets (StartInstance) and wait for them to run, instead of failing.
+    #[arg(long)]
+    pub start_stopped: bool,
+    /// Install Cloud Assistant (InstallCloudAssistant) where it does not run, and wait for it.
+    #[arg(long)]
+    pub install_agent: bool,
+}
+
 /// `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -167,8 +194,8 @@ pub struct RunArgs {
     /// Do not ask for confirmation before running against the cloud.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Steps running at once.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    /// Steps running at once (independent branches of the graph).
+    #[arg(long, default_value_t = 4, value_name = "N")]
     pub max_parallel: usize,
     /// Keep the commands the run created.
     #[arg(long)]
@@ -176,6 +203,42 @@ pub struct RunArgs {
     /// Run a scheduled runbook now, once, instead of scheduling it.
     #[arg(long)]
     pub once: bool,
+    /// How long past a step's timeout to wait before calling StopInvocation (`30s`, `2m`).
+    #[arg(
+        long,
+        env = "ECS_RUNBOOK_TIMEOUT_GRACE",
+        default_value = "30s",
+        value_name = "DURATION"
+    )]
+    pub timeout_grace: String,
+    /// Preflight fixes.
+    #[command(flatten)]
+    pub preflight: PreflightArgs,
+    /// Report files.
+    #[command(flatten)]
+    pub reports: ReportArgs,
+}
+
+/// `resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run id (a directory under `.ecs-runbook/runs/`), or the path of a run directory.
+    pub run: String,
+    /// Run failed steps again (their failed instances only).
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Where calls go (default: the endpoint the run used).
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Do not ask for confirmation before running against the cloud.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Preflight fixes.
+    #[command(flatten)]
+    pub preflight: PreflightArgs,
+    /// Report files.
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 /// `schedule`.

@@ -9,7 +9,7 @@ use crate::cloud::profile::CredentialError;
 
 /// Exit code: every gate passed.
 pub const EXIT_OK: i32 = 0;
-/// Exit code: a step failed its gate.
+/// Exit code: a step failed its gate, or a target failed preflight.
 pub const EXIT_STEP_FAILED: i32 = 1;
 /// Exit code: invalid input (flags, runbook, plan file).
 pub const EXIT_INVALID_INPUT: i32 = 2;
@@ -81,6 +81,10 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(code(ecs_runbook::step_failed))]
     StepFailed(String),
+    /// Targets cannot run commands, so the run did not start (the report lists them).
+    #[error("{0}")]
+    #[diagnostic(code(ecs_runbook::preflight))]
+    Preflight(String),
     /// Standard output was closed by the reader (`| head`); not worth a message.
     #[error("broken pipe")]
     #[diagnostic(code(ecs_runbook::broken_pipe))]
@@ -101,7 +105,7 @@ impl Error {
     /// The process exit code.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::StepFailed(_) => EXIT_STEP_FAILED,
+            Self::StepFailed(_) | Self::Preflight(_) => EXIT_STEP_FAILED,
             Self::Runbook(_)
             | Self::Frequency(_)
             | Self::Usage { .. }
@@ -125,7 +129,7 @@ impl Error {
     pub fn is_reported(&self) -> bool {
         matches!(
             self,
-            Self::StepFailed(_) | Self::Interrupted | Self::BrokenPipe
+            Self::StepFailed(_) | Self::Preflight(_) | Self::Interrupted | Self::BrokenPipe
         )
     }
 }

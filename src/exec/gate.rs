@@ -38,6 +38,8 @@ pub enum InstanceState {
     Error,
     /// The API returned no record for the instance.
     NoRecord,
+    /// Never invoked: the step stopped launching (error budget, Ctrl-C) before its batch.
+    NotLaunched,
     /// A status this version does not know.
     Unknown {
         /// As the API spelled it.
@@ -77,8 +79,17 @@ impl InstanceState {
             Self::Invalid => "invalid".to_owned(),
             Self::Error => "agent error".to_owned(),
             Self::NoRecord => "no record".to_owned(),
+            Self::NotLaunched => "not launched".to_owned(),
             Self::Unknown { status } => format!("unknown status `{status}`"),
         }
+    }
+}
+
+impl InstanceState {
+    /// Whether the instance ran to an outcome of its own, which a resumed run keeps; a stopped,
+    /// never launched or unrecorded instance runs again when the run is resumed.
+    pub fn is_outcome(&self) -> bool {
+        !matches!(self, Self::Stopped | Self::NotLaunched | Self::NoRecord)
     }
 }
 
@@ -209,6 +220,12 @@ pub struct InstanceResult {
     pub failures: Vec<GateFailure>,
     /// Output checks that ran on truncated output.
     pub checked_truncated: bool,
+    /// When it started, as the API reports it (`yyyy-MM-ddTHH:mm:ssZ`), empty when unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub start_time: String,
+    /// When it finished, as the API reports it, empty when unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub finish_time: String,
 }
 
 impl InstanceResult {
@@ -216,6 +233,63 @@ impl InstanceResult {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
+
+    /// A result for an instance that was never invoked.
+    pub fn not_launched(instance: InstanceId) -> Self {
+        Self {
+            instance,
+            state: InstanceState::NotLaunched,
+            exit_code: None,
+            error_code: String::new(),
+            error_info: String::new(),
+            output: Output::default(),
+            captures: std::collections::BTreeMap::new(),
+            failures: vec![GateFailure::State {
+                state: InstanceState::NotLaunched,
+            }],
+            checked_truncated: false,
+            start_time: String::new(),
+            finish_time: String::new(),
+        }
+    }
+
+    /// The word that groups it in a step's tally: `succeeded` when it passed the gate, else
+    /// `failed` for an exit code or output check, else its state (`timed out`, `stopped`, …).
+    pub fn tally(&self) -> String {
+        if self.passed() {
+            return "succeeded".to_owned();
+        }
+        match &self.state {
+            InstanceState::Success | InstanceState::Failed { .. } => "failed".to_owned(),
+            InstanceState::Unknown { .. } => "unknown".to_owned(),
+            other => other.label(),
+        }
+    }
+}
+
+/// `22 succeeded, 1 failed`: how many results fall in each tally group, in a fixed order.
+pub fn tally(results: &[InstanceResult]) -> String {
+    const ORDER: [&str; 10] = [
+        "succeeded",
+        "failed",
+        "timed out",
+        "stopped",
+        "aborted",
+        "invalid",
+        "agent error",
+        "no record",
+        "not launched",
+        "unknown",
+    ];
+    let words: Vec<String> = results.iter().map(InstanceResult::tally).collect();
+    ORDER
+        .iter()
+        .filter_map(|group| {
+            let n = words.iter().filter(|w| w == group).count();
+            (n > 0).then(|| format!("{n} {group}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Checks one instance against the gate.

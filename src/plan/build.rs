@@ -380,7 +380,8 @@ fn os_mismatch(command_type: &CommandType, os: &str) -> Option<String> {
 fn rate_control(step: &Step, count: Option<usize>) -> PlanRateControl {
     let rc = step.rate_control;
     let wave_size = count.map(|n| rc.concurrency.map_or(n, |c| c.of(n).clamp(1, n.max(1))));
-    let error_budget = count.map(|n| rc.max_errors.map_or(0, |m| m.of(n)));
+    let error_budget =
+        count.map(|n| calls::error_budget(rc.max_errors, step.success.min_success, n));
     let worst_case = match (count, wave_size, error_budget) {
         (Some(0), _, _) => "no instance to run on".to_owned(),
         (Some(n), Some(wave), Some(budget)) if wave < n => format!(

@@ -8,6 +8,7 @@ use crate::cloud::actions::{CreateCommand, DeleteCommand, InvokeCommand, TagFilt
 use crate::cloud::id::{CommandId, InstanceId};
 use crate::cloud::status::{ContentEncoding, RepeatMode};
 use crate::plan::model::PlanStep;
+use crate::runbook::model::Amount;
 
 /// At most this many instances go into one InvokeCommand (reference §10).
 pub const MAX_INSTANCES_PER_INVOKE: usize = 100;
@@ -152,6 +153,17 @@ pub fn delete_command(command_id: CommandId) -> DeleteCommand {
     DeleteCommand { command_id }
 }
 
+/// Instances of `total` that must pass the gate for the step to pass (`min_success`).
+pub fn required(min_success: Amount, total: usize) -> usize {
+    min_success.of(total).min(total)
+}
+
+/// Failed instances a step of `total` tolerates before it stops launching batches and fails:
+/// `max_errors` when given, else exactly what `min_success` allows (0 with the default 100%).
+pub fn error_budget(max_errors: Option<Amount>, min_success: Amount, total: usize) -> usize {
+    max_errors.map_or_else(|| total - required(min_success, total), |m| m.of(total))
+}
+
 /// Splits `instances` into waves of `wave_size` and each wave into invocations of at most
 /// [`MAX_INSTANCES_PER_INVOKE`].
 pub fn waves(instances: &[InstanceId], wave_size: usize) -> Vec<Vec<&[InstanceId]>> {
@@ -170,6 +182,25 @@ mod tests {
         (0..n)
             .map(|i| InstanceId::new(format!("i-{i:03}")))
             .collect()
+    }
+
+    #[test]
+    fn error_budget_defaults_to_what_min_success_allows() {
+        let cases = [
+            (None, Amount::Percent(100), 10, 0),
+            (None, Amount::Percent(90), 10, 1),
+            (None, Amount::Count(7), 10, 3),
+            (Some(Amount::Count(0)), Amount::Percent(50), 10, 0),
+            (Some(Amount::Percent(25)), Amount::Percent(100), 10, 3),
+            (None, Amount::Count(20), 10, 0),
+        ];
+        for (max_errors, min_success, total, expected) in cases {
+            assert_eq!(
+                error_budget(max_errors, min_success, total),
+                expected,
+                "{max_errors:?} {min_success:?} {total}"
+            );
+        }
     }
 
     #[test]

@@ -78,6 +78,11 @@ impl<'a> Templates<'a> {
     /// rendered, or kept as a template when it reads earlier steps' results.
     pub(crate) fn step(&mut self, step: &Step, role: Role) -> PlanScript {
         let scope = self.scope(step, role);
+        let readable: BTreeSet<String> = self
+            .readable(step, role)
+            .into_iter()
+            .map(|i| self.runbook.steps[i].name.to_string())
+            .collect();
         self.ambiguous_parameters(step);
         let deferred = render::uses_step_results(&step.script.text);
         let script = match render::render(&step.script.text, &scope) {
@@ -95,8 +100,7 @@ impl<'a> Templates<'a> {
             }
             Err(errors) => {
                 for error in errors {
-                    if deferred && matches!(error.kind, TemplateErrorKind::Render(_)) {
-                        // The probe's empty results can trip filters the real ones will not.
+                    if deferred && run_time_only(&error.kind, &readable) {
                         continue;
                     }
                     self.template_error(step, &error, Site::Script);
@@ -374,6 +378,20 @@ fn with_source(diagnostic: Diagnostic, source: Option<NamedSource<Arc<str>>>) ->
 }
 
 /// The step a `steps…` reference names: `a` in `steps.a.output` and in `steps['a']`.
+/// Whether a template error of a deferred script can only be judged with real results: the
+/// probe's empty results can trip filters the real ones will not, and a readable step's
+/// `instances` are keyed by ids only known at run time.
+fn run_time_only(kind: &TemplateErrorKind, readable: &BTreeSet<String>) -> bool {
+    match kind {
+        TemplateErrorKind::Render(_) => true,
+        TemplateErrorKind::Undefined(name) => {
+            name.contains(".instances")
+                && referenced_step(name).is_some_and(|step| readable.contains(&step))
+        }
+        _ => false,
+    }
+}
+
 fn referenced_step(name: &str) -> Option<String> {
     let rest = name.strip_prefix("steps")?;
     if let Some(rest) = rest.strip_prefix('.') {

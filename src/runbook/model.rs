@@ -195,10 +195,10 @@ impl std::fmt::Display for Amount {
 /// How a step spreads over its instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RateControl {
-    /// Instances per batch; `None` means as many as one `InvokeCommand` takes (100).
+    /// Instances per wave; `None` means all at once (in `InvokeCommand` calls of at most 100).
     pub concurrency: Option<Amount>,
     /// Failed instances tolerated before the step stops launching batches and fails;
-    /// `None` means 0.
+    /// `None` means what `min_success` allows (0 with the default 100%).
     pub max_errors: Option<Amount>,
 }
 

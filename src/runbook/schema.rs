@@ -446,8 +446,8 @@ pub(crate) static OBJECTS: &[Object] = &[
                 ty: Ty::Amount,
                 required: false,
                 description: "Instances per batch: a positive number, or `1%` to `100%` of the \
-                              step's instances (rounded up). Default: up to 100 per \
-                              InvokeCommand.",
+                              step's instances (rounded up). Default: all at once, in \
+                              InvokeCommand calls of at most 100.",
                 default: None,
                 examples: &["10", "\"25%\""],
             },
@@ -456,8 +456,9 @@ pub(crate) static OBJECTS: &[Object] = &[
                 ty: Ty::Amount,
                 required: false,
                 description: "Failed instances tolerated before the step stops launching batches \
-                              and fails: a number, or a percentage.",
-                default: Some("0"),
+                              and fails: a number, or a percentage. Default: what `min_success` \
+                              allows (0 with the default 100%).",
+                default: None,
                 examples: &["0", "\"5%\""],
             },
         ],

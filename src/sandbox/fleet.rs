@@ -41,6 +41,18 @@ pub struct Fleet {
     /// Injected faults.
     #[serde(default)]
     pub faults: Faults,
+    /// Service limits that differ from the documented ones.
+    #[serde(default)]
+    pub limits: FleetLimits,
+}
+
+/// Service limits a fleet file can lower, to reach paths a client must handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetLimits {
+    /// Every listing returns at most this many items per page, whatever `MaxResults` asks
+    /// for, so a client that does not follow `NextToken` misses items (case B03).
+    pub max_page_size: Option<usize>,
 }
 
 /// The operating system of an instance.
@@ -119,6 +131,8 @@ pub struct Simulation {
     pub output_base64: Option<String>,
     /// How long the pretend run takes.
     pub duration: Delay,
+    /// Bytes Cloud Assistant pretends to have cut off the output (`Dropped`, case B04 (c)).
+    pub dropped: u64,
 }
 
 impl Simulation {
@@ -325,6 +339,7 @@ impl Fleet {
             ],
             generate: Vec::new(),
             faults: Faults::default(),
+            limits: FleetLimits::default(),
         }
     }
 
@@ -507,6 +522,7 @@ mod tests {
                 output: "ok\n".into(),
                 output_base64: None,
                 duration: Delay(Duration::from_millis(150)),
+                dropped: 0,
             })
         );
     }

@@ -163,6 +163,7 @@ async fn serve(
         region,
         params,
         now: Utc::now(),
+        max_page_size: sandbox.settings.limits.max_page_size,
     };
     let result = handlers::dispatch(sandbox, &call);
     if decision.fault == Some(FaultKind::DropAfter) {

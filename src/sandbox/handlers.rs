@@ -69,6 +69,8 @@ pub(crate) struct Call<'a> {
     pub(crate) params: &'a Params,
     /// When it arrived.
     pub(crate) now: DateTime<Utc>,
+    /// Listings return at most this many items per page, whatever the request asks for.
+    pub(crate) max_page_size: Option<usize>,
 }
 
 /// Runs the action of `call` and returns the success body without `RequestId`.
@@ -320,7 +322,8 @@ fn describe_instances(
         req.page_number,
         req.page_size,
         &PageLimits { max: 100, min: 10 },
-    )?;
+    )?
+    .capped(call.max_page_size);
     let candidates: Vec<usize> = match &ids {
         Some(ids) => {
             let mut found: Vec<usize> = ids
@@ -790,7 +793,8 @@ fn describe_commands(
         req.page_number,
         req.page_size,
         &PageLimits { max: 50, min: 1 },
-    )?;
+    )?
+    .capped(call.max_page_size);
     let public = req.provider.as_deref().is_some_and(|p| !p.is_empty());
     let upper = paging.after.map_or(u64::MAX, |a| {
         u64::MAX - u64::try_from(a >> 32).unwrap_or(u64::MAX)
@@ -1460,7 +1464,8 @@ fn describe_invocations(
         req.page_number,
         req.page_size,
         &PageLimits { max: 50, min: 1 },
-    )?;
+    )?
+    .capped(call.max_page_size);
     let instance = match &req.instance_id {
         Some(id) => Some(
             state
@@ -1589,7 +1594,8 @@ fn describe_invocation_results(
         req.page_number,
         req.page_size,
         &PageLimits { max: 50, min: 1 },
-    )?;
+    )?
+    .capped(call.max_page_size);
     let instance = match &req.instance_id {
         Some(id) => Some(
             state

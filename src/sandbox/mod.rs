@@ -23,7 +23,7 @@ mod tests;
 pub use fault::{ActionFaults, AgentFault, FaultKind, Faults, InstanceFaults};
 pub use fleet::{
     AgentSpec, DEFAULT_AGENT_VERSION, DEFAULT_INSTANCE_IDS, DEFAULT_REGION, Delay, Execution,
-    Fleet, FleetError, GenerateRule, InstanceSpec, Os, Simulation,
+    Fleet, FleetError, FleetLimits, GenerateRule, InstanceSpec, Os, Simulation,
 };
 pub use server::{RunningSandbox, SandboxConfig, StartError, start};
 pub use state::{DEFAULT_DIRS, ExecutionCount, Limits, Stats, Timing};

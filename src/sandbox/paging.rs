@@ -97,6 +97,15 @@ impl Paging {
         }
     }
 
+    /// Lowers the page size to `cap` (a fleet's `limits.max_page_size`), so clients must follow
+    /// `NextToken` even when they ask for large pages.
+    pub(crate) fn capped(mut self, cap: Option<usize>) -> Self {
+        if let Some(cap) = cap {
+            self.size = self.size.min(cap.max(1));
+        }
+        self
+    }
+
     /// Takes one page from `items`, which must be in ascending key order and start after
     /// `self.after`. Returns the page, the next token and the total count to show.
     pub(crate) fn take<T>(&self, items: impl Iterator<Item = (u128, T)>) -> PageOf<T> {

@@ -82,6 +82,11 @@ impl Output {
         out
     }
 
+    /// Counts `n` more bytes as removed (a simulated truncation).
+    pub(crate) fn add_dropped(&mut self, n: u64) {
+        self.dropped += n;
+    }
+
     /// Bytes removed so far.
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped

@@ -150,12 +150,16 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, StartError> 
         }
         None => (fresh_temp_dir()?, true),
     };
+    let mut limits = config.limits;
+    if let Some(size) = fleet.limits.max_page_size {
+        limits.max_page_size = Some(size);
+    }
     let settings = Settings {
         keys: HashMap::from([(
             config.access_key_id.clone(),
             config.access_key_secret.clone(),
         )]),
-        limits: config.limits,
+        limits,
         timing: config.timing,
         root: root.clone(),
         account_id: config.account_id,

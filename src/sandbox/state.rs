@@ -57,6 +57,9 @@ pub struct Limits {
     pub nonces: usize,
     /// ClientTokens remembered at most; past it the oldest are forgotten.
     pub client_tokens: usize,
+    /// Items per page of every listing at most, whatever `MaxResults` asks for; `None` for the
+    /// documented maxima only (case B03 lowers it to 10).
+    pub max_page_size: Option<usize>,
 }
 
 impl Default for Limits {
@@ -75,6 +78,7 @@ impl Default for Limits {
             timestamp_skew: Duration::from_mins(15),
             nonces: 1_000_000,
             client_tokens: 100_000,
+            max_page_size: None,
         }
     }
 }

@@ -102,6 +102,9 @@ async fn run_one(sandbox: Arc<Sandbox>, invoke_id: String, index: usize) {
             let outcome = simulate(&sim, stop, timeout).await;
             if let Outcome::Exited(_) = outcome {
                 push_output(&sandbox, &invoke_id, index, &sim.output_bytes());
+                if sim.dropped > 0 {
+                    add_dropped(&sandbox, &invoke_id, index, sim.dropped);
+                }
             }
             finish_run(&sandbox, &invoke_id, index, &outcome);
         }
@@ -419,6 +422,17 @@ fn push_output(sandbox: &Sandbox, invoke_id: &str, index: usize, bytes: &[u8]) {
     {
         run.output.push(bytes);
         run.updated = Utc::now();
+    }
+}
+
+fn add_dropped(sandbox: &Sandbox, invoke_id: &str, index: usize, bytes: u64) {
+    let mut state = sandbox.lock();
+    if let Some(run) = state
+        .invocations
+        .get_mut(invoke_id)
+        .and_then(|inv| inv.runs.get_mut(index))
+    {
+        run.output.add_dropped(bytes);
     }
 }
 

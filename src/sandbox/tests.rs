@@ -1139,6 +1139,7 @@ async fn simulated_instances_and_agent_faults() {
         output: String::new(),
         output_base64: Some("v6rKvLCy17AuLi4NCrCy17DN6rPJIGV4aXQ9MA0K".into()),
         duration: crate::sandbox::Delay(Duration::from_millis(50)),
+        dropped: 0,
     });
     let down = InstanceSpec::new("i-agentdown0000000001");
     let stops = InstanceSpec::new("i-stopsmidrun00000001");

@@ -1,8 +1,10 @@
 //! The test harness: run the real binary, against a real sandbox process on loopback.
 
 use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The repository root.
 pub(crate) fn repo() -> PathBuf {
@@ -72,6 +74,12 @@ impl Sandbox {
         Self::start_with(&[])
     }
 
+    /// Starts the sandbox with the fleet `yaml`, written into `dir`.
+    pub(crate) fn with_fleet(dir: &Dir, yaml: &str) -> Self {
+        let fleet = dir.write("fleet.yaml", yaml);
+        Self::start_with(&["--fleet", fleet.to_str().expect("UTF-8 path")])
+    }
+
     /// Starts the sandbox with extra arguments (e.g. `--fleet FILE`).
     pub(crate) fn start_with(args: &[&str]) -> Self {
         let mut child = bin()
@@ -112,6 +120,38 @@ impl Sandbox {
     /// API calls the sandbox received for `action`.
     pub(crate) fn calls(&self, action: &str) -> u64 {
         self.stats()["calls"][action].as_u64().unwrap_or(0)
+    }
+
+    /// Executions per `InvokeId/InstanceId/run`, real and simulated together.
+    pub(crate) fn executions(&self) -> std::collections::BTreeMap<String, u64> {
+        self.stats()["executions"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        let n =
+                            v["real"].as_u64().unwrap_or(0) + v["simulated"].as_u64().unwrap_or(0);
+                        (k.clone(), n)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The sandbox's `/_sandbox/health` counters.
+    pub(crate) fn health(&self) -> serde_json::Value {
+        serde_json::from_str(&http_get(&format!("{}/_sandbox/health", self.url)))
+            .expect("health is JSON")
+    }
+
+    /// A library client signed with the sandbox's default key, for calls a test makes itself.
+    pub(crate) fn client(&self) -> ecs_runbook::cloud::Client {
+        ecs_runbook::cloud::ClientBuilder::new(
+            ecs_runbook::cloud::RegionId::new("cn-hangzhou"),
+            ecs_runbook::cloud::Credential::sandbox(),
+        )
+        .endpoint(self.url.clone())
+        .build()
     }
 
     /// Every API call the sandbox received.
@@ -182,7 +222,7 @@ impl Dir {
     }
 
     /// The directory.
-    pub(crate) fn path(&self) -> &std::path::Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
@@ -195,4 +235,136 @@ impl Dir {
         std::fs::write(&path, text).unwrap();
         path
     }
+}
+
+/// Parses a JSON file (a report).
+pub(crate) fn json_file(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("the file is JSON")
+}
+
+/// A command running in the background, its stderr collected line by line.
+pub(crate) struct Spawned {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spawned {
+    /// Starts `cmd` with stdout and stderr piped.
+    pub(crate) fn start(cmd: &mut Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let pipe = child.stderr.take().expect("piped stderr");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        Self {
+            child,
+            stderr,
+            reader: Some(reader),
+        }
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("pids fit i32"))
+    }
+
+    /// Stderr so far.
+    pub(crate) fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr contains `needle` `count` times; panics after `limit`.
+    #[track_caller]
+    pub(crate) fn wait_for(&self, needle: &str, count: usize, limit: Duration) {
+        let start = Instant::now();
+        while self.stderr().matches(needle).count() < count {
+            assert!(
+                start.elapsed() < limit,
+                "no {count}× {needle:?} within {limit:?} in\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends `signal`.
+    pub(crate) fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(self.pid(), signal).expect("the process can be signalled");
+    }
+
+    /// Waits for the process to end.
+    pub(crate) fn finish(mut self) -> Run {
+        let mut stdout = String::new();
+        if let Some(mut pipe) = self.child.stdout.take() {
+            use std::io::Read as _;
+            let _ = pipe.read_to_string(&mut stdout);
+        }
+        let status = self.child.wait().expect("the process ends");
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr: self.stderr(),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The run directory `run` wrote under `base` (the only one there).
+pub(crate) fn run_dir(base: &Path) -> PathBuf {
+    let runs = base.join(".ecs-runbook/runs");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
+        .unwrap_or_else(|e| panic!("no {}: {e}", runs.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.remove(0)
+}
+
+/// How often the sandbox executed each (step, instance), from the sandbox's counts and the
+/// invocations a report lists per step.
+pub(crate) fn executions_per_step(
+    sandbox: &Sandbox,
+    report: &serde_json::Value,
+) -> std::collections::BTreeMap<(String, String), u64> {
+    let executions = sandbox.executions();
+    let mut out = std::collections::BTreeMap::new();
+    for step in report["steps"].as_array().unwrap() {
+        let name = step["name"].as_str().unwrap().to_owned();
+        for inv in step["invocations"].as_array().unwrap() {
+            let invoke = inv["invoke_id"].as_str().unwrap();
+            for id in inv["instances"].as_array().unwrap() {
+                let id = id.as_str().unwrap();
+                let n: u64 = executions
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&format!("{invoke}/{id}/")))
+                    .map(|(_, n)| *n)
+                    .sum();
+                *out.entry((name.clone(), id.to_owned())).or_insert(0) += n;
+            }
+        }
+    }
+    out
 }

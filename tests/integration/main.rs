@@ -1,12 +1,14 @@
 //! The single integration-test binary: every module runs the real `ecs-runbook` binary.
 
+mod cases;
 mod corpus;
 mod ecosystem;
 mod errors;
 mod harness;
 mod plan;
 mod run;
-mod schedule;
 mod saved;
+mod schedule;
+mod signals;
 mod templates;
 mod validate;
