@@ -12,13 +12,13 @@ use tokio::sync::{mpsc, watch};
 use clap::CommandFactory as _;
 
 use crate::cli::{
-    Cli, Command, DiagnosticsFormat, PlanArgs, PlanFormat, RunArgs, SandboxArgs, Shell, TargetArgs,
-    ValidateArgs, VarArgs,
+    Cli, Command, DiagnosticsFormat, PlanArgs, PlanFormat, RunArgs, SandboxArgs, Shell, Signature,
+    TargetArgs, ValidateArgs, VarArgs,
 };
 use crate::cloud::credential::Credential;
 use crate::cloud::id::RegionId;
 use crate::cloud::profile;
-use crate::cloud::{Client, ClientBuilder};
+use crate::cloud::{Client, ClientBuilder, SignatureVersion};
 use crate::error::{EXIT_INVALID_INPUT, EXIT_OK, Error};
 use crate::exec::{self, Cancel, PollConfig, RunConfig, SecretValues};
 use crate::plan::display::{self, Format};
@@ -339,6 +339,7 @@ impl Target {
             let region = region.unwrap_or_else(|| RegionId::new("cn-hangzhou"));
             let client = ClientBuilder::new(region, Credential::sandbox())
                 .endpoint(running.url())
+                .signature(signature_version(args.signature))
                 .build();
             return Ok(Self {
                 client,
@@ -361,7 +362,8 @@ impl Target {
                 ),
             ));
         };
-        let mut builder = ClientBuilder::new(region, resolved.credential);
+        let mut builder = ClientBuilder::new(region, resolved.credential)
+            .signature(signature_version(args.signature));
         if let Some(endpoint) = &args.endpoint {
             builder = builder.endpoint(endpoint.clone());
         }
@@ -375,6 +377,13 @@ impl Target {
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
         }
+    }
+}
+
+fn signature_version(signature: Signature) -> SignatureVersion {
+    match signature {
+        Signature::V1 => SignatureVersion::V1,
+        Signature::V3 => SignatureVersion::V3,
     }
 }
 
