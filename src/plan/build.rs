@@ -751,6 +751,16 @@ fn explain(
             None,
             "here".to_owned(),
         ),
+        TemplateErrorKind::Refused(detail) => (
+            format!("step `{step_name}`: template refused: {detail}"),
+            Some(
+                "a runbook template fills values into one script: it cannot include or import \
+                 templates, define macros or read the environment, and its blocks, brackets \
+                 and loops nest only so deep (README, \"Hardening\")"
+                    .to_owned(),
+            ),
+            "refused".to_owned(),
+        ),
     }
 }
 

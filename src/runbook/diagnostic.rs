@@ -68,6 +68,14 @@ pub enum Kind {
     /// Bytes that are not UTF-8.
     #[error("the file is not valid UTF-8")]
     NotUtf8,
+    /// More problems than one file reports (`load::MAX_DIAGNOSTICS`).
+    #[error("{} not shown: a file reports its first {shown}", crate::count::Count(*count, "more problem"))]
+    MoreProblems {
+        /// How many were left out.
+        count: usize,
+        /// How many were shown.
+        shown: usize,
+    },
     /// A file that cannot be read at all.
     #[error("cannot read `{path}`: {message}")]
     Unreadable {
@@ -391,6 +399,7 @@ impl Kind {
             Self::MultipleDocuments => "yaml::multiple-documents",
             Self::TooLarge { .. } => "yaml::too-large",
             Self::NotUtf8 => "yaml::not-utf8",
+            Self::MoreProblems { .. } => "runbook::more-problems",
             Self::Unreadable { .. } => "yaml::unreadable",
             Self::UnsupportedTag { .. } => "yaml::tag",
             Self::EmptyFile => "yaml::empty",
