@@ -232,9 +232,14 @@ pub fn init_logging(verbose: u8) {
 }
 
 /// Machine-readable diagnostics (for CI annotations): one record per diagnostic and related
-/// diagnostic, with 1-based line and column of its first label.
+/// diagnostic, with 1-based line and column of its first label. A related diagnostic without
+/// source code of its own is placed in its parent's (a runbook's problems in the runbook).
 pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
-    fn one(d: &dyn miette::Diagnostic, out: &mut Vec<serde_json::Value>) {
+    fn one(
+        d: &dyn miette::Diagnostic,
+        parent: Option<&dyn miette::SourceCode>,
+        out: &mut Vec<serde_json::Value>,
+    ) {
         let mut record = serde_json::json!({
             "severity": "error",
             "message": d.to_string(),
@@ -242,7 +247,8 @@ pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
             "help": d.help().map(|h| h.to_string()),
         });
         let label = d.labels().and_then(|mut labels| labels.next());
-        if let (Some(source), Some(label)) = (d.source_code(), label)
+        let source = d.source_code().or(parent);
+        if let (Some(source), Some(label)) = (source, label)
             && let Ok(contents) = source.read_span(label.inner(), 0, 0)
         {
             record["path"] = serde_json::json!(contents.name());
@@ -254,7 +260,7 @@ pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
         if let Some(related) = d.related() {
             let before = out.len();
             for r in related {
-                one(r, out);
+                one(r, source, out);
             }
             if out.len() > before && !has_location {
                 return;
@@ -263,7 +269,7 @@ pub fn records(diagnostic: &dyn miette::Diagnostic) -> Vec<serde_json::Value> {
         out.push(record);
     }
     let mut out = Vec::new();
-    one(diagnostic, &mut out);
+    one(diagnostic, None, &mut out);
     out
 }
 

@@ -128,7 +128,7 @@ fn tag_body_len(body: &str, close: &str) -> Option<usize> {
             quote @ (b'"' | b'\'' | b'`') => {
                 i += 1 + body[i + 1..].find(char::from(quote))? + 1;
             }
-            _ if body[i..].starts_with(close) => return Some(i),
+            _ if bytes[i..].starts_with(close.as_bytes()) => return Some(i),
             _ => i += 1,
         }
     }
@@ -311,6 +311,14 @@ mod tests {
             ("{% if a %}{% endif %}{% if b %}{% endif %}", None),
             ("{{ unclosed", None),
             ("${#array[@]} {{ '}}' }}", None),
+            // Fuzz finding: a multi-byte character inside a tag.
+            (
+                "{{ mo\u{fffd}e }} {% include 'é' %}",
+                Some((
+                    13,
+                    "template refused: `{% include %}` includes another template",
+                )),
+            ),
         ];
         for (text, expected) in table {
             let expected = expected.map(|(o, m)| (o, m.to_owned()));

@@ -145,7 +145,12 @@ pub fn load_with(path: &Path, overrides: &VarOverrides) -> Result<Runbook, Diagn
         Ok(bytes) => bytes,
         Err(kind) => {
             let mut all = Diagnostics::new(path, Arc::from(""));
-            all.push(Diagnostic::unlocated(kind));
+            // Too large is a fact about the file, placed at its start; unreadable has no place.
+            all.push(if matches!(kind, Kind::TooLarge { .. }) {
+                Diagnostic::new(kind, (0, 0))
+            } else {
+                Diagnostic::unlocated(kind)
+            });
             return Err(all);
         }
     };
@@ -162,6 +167,18 @@ pub fn load_str(path: &Path, text: &str, overrides: &VarOverrides) -> Result<Run
     // Spans are offsets into the text without its byte-order mark, so that every renderer
     // counts columns the same way; the hash is of the whole file.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // YAML reads a lone CR as a line break; so do spans and every renderer once it is a LF.
+    // Scalars are not changed by this: YAML normalises line breaks inside them to LF anyway.
+    let normalized;
+    let lone_cr = text
+        .match_indices('\r')
+        .any(|(i, _)| !text[i + 1..].starts_with('\n'));
+    let text = if lone_cr {
+        normalized = lone_cr_to_lf(text);
+        normalized.as_str()
+    } else {
+        text
+    };
     let source = SourceFile {
         path: path.to_owned(),
         text: Arc::from(text),
@@ -197,6 +214,20 @@ pub fn load_str(path: &Path, text: &str, overrides: &VarOverrides) -> Result<Run
     }
 }
 
+/// `text` with every CR that is not followed by LF replaced by LF.
+fn lone_cr_to_lf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The first [`MAX_DIAGNOSTICS`] problems, then one placed at the next that says how many
 /// more there are.
 fn capped(mut errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -228,11 +259,18 @@ pub(crate) fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, Kind> {
         path: path.display().to_string(),
         message,
     };
+    // Look before opening: opening a FIFO blocks until something writes to it.
+    let regular = |metadata: &std::fs::Metadata| {
+        if metadata.is_file() {
+            Ok(())
+        } else {
+            Err(unreadable("not a regular file".to_owned()))
+        }
+    };
+    regular(&std::fs::metadata(path).map_err(|e| unreadable(io_message(&e)))?)?;
     let file = std::fs::File::open(path).map_err(|e| unreadable(io_message(&e)))?;
     let metadata = file.metadata().map_err(|e| unreadable(io_message(&e)))?;
-    if !metadata.is_file() {
-        return Err(unreadable("not a regular file".to_owned()));
-    }
+    regular(&metadata)?;
     let size = usize::try_from(metadata.len()).unwrap_or(usize::MAX);
     if size > limit {
         return Err(Kind::TooLarge { size, limit });
@@ -1228,7 +1266,7 @@ impl Loader<'_> {
             }
             (Some(script), None) => {
                 if script.value.len() > MAX_SCRIPT_BYTES {
-                    self.push(script_too_large(script.span, script.value.len()));
+                    self.push(script_too_large(raw, script.span, script.value.len()));
                     return empty;
                 }
                 if script.value.trim().is_empty() {
@@ -1257,7 +1295,7 @@ impl Loader<'_> {
                         }
                     }
                     Err(Kind::TooLarge { size, .. }) => {
-                        self.push(script_too_large(file.span, size));
+                        self.push(script_too_large(raw, file.span, size));
                         String::new()
                     }
                     Err(Kind::Unreadable { message, .. }) => {
@@ -1719,9 +1757,10 @@ impl Loader<'_> {
 }
 
 /// A script over [`MAX_SCRIPT_BYTES`].
-fn script_too_large(span: SourceSpan, size: usize) -> Diagnostic {
+fn script_too_large(raw: &RawStep, span: SourceSpan, size: usize) -> Diagnostic {
     Diagnostic::new(
-        Kind::TooLarge {
+        Kind::ScriptTooLarge {
+            step: raw.title.clone(),
             size,
             limit: MAX_SCRIPT_BYTES,
         },

@@ -337,6 +337,20 @@ pub fn parse(text: &str) -> Parsed {
             )],
         };
     }
+    if let Some((at, c)) = text.char_indices().find(|(_, c)| !is_printable(*c)) {
+        return Parsed {
+            root: None,
+            errors: vec![
+                Diagnostic::new(
+                    Kind::Unprintable {
+                        code: format!("U+{:04X}", u32::from(c)),
+                    },
+                    (at, c.len_utf8()),
+                )
+                .with_label("here"),
+            ],
+        };
+    }
     let mut builder = Builder::new(text);
     let fatal = builder.run();
     let root = if fatal {
@@ -355,6 +369,14 @@ pub fn parse(text: &str) -> Parsed {
         root,
         errors: builder.errors,
     }
+}
+
+/// YAML 1.2's `c-printable` (§5.1): tab, line breaks, and everything but the C0 and C1
+/// controls, DEL, and U+FFFE/U+FFFF; NEL (U+0085) is printable. The parser lets some of the
+/// others through, where they would hide inside keys and values.
+fn is_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{85}')
+        || !(c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
 }
 
 /// Converts saphyr-parser's character indices to byte offsets.
@@ -419,6 +441,8 @@ struct Builder<'t> {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    /// Whether an alias was expanded, which is what a blown budget usually means.
+    aliased: bool,
     documents: usize,
     root: Option<Node>,
     errors: Vec<Diagnostic>,
@@ -432,6 +456,7 @@ impl<'t> Builder<'t> {
             stack: Vec::new(),
             anchors: HashMap::new(),
             nodes: 0,
+            aliased: false,
             documents: 0,
             root: None,
             errors: Vec::new(),
@@ -517,10 +542,13 @@ impl<'t> Builder<'t> {
     fn count(&mut self, n: usize, span: SourceSpan) -> Result<(), ()> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > MAX_NODES {
-            self.errors.push(
-                Diagnostic::new(Kind::AliasBudget { limit: MAX_NODES }, span)
-                    .with_label("the budget runs out here"),
-            );
+            let kind = if self.aliased {
+                Kind::AliasBudget { limit: MAX_NODES }
+            } else {
+                Kind::TooManyNodes { limit: MAX_NODES }
+            };
+            self.errors
+                .push(Diagnostic::new(kind, span).with_label("the budget runs out here"));
             return Err(());
         }
         Ok(())
@@ -593,6 +621,7 @@ impl<'t> Builder<'t> {
         let size = target.size();
         let mut node = target.clone();
         node.span = span;
+        self.aliased = true;
         self.count(size, span)?;
         self.finish(node, 0);
         Ok(())
@@ -618,9 +647,11 @@ impl<'t> Builder<'t> {
             } => match key.take() {
                 None => {
                     if let Some(scalar) = node.as_scalar() {
-                        if scalar.style == ScalarStyle::Plain
+                        let merge_tag = node.tag.as_ref().and_then(Tag::core) == Some("merge");
+                        if (scalar.style == ScalarStyle::Plain
                             && scalar.text == "<<"
-                            && node.tag.is_none()
+                            && node.tag.is_none())
+                            || merge_tag
                         {
                             self.errors.push(
                                 Diagnostic::new(Kind::MergeKey, node.span).with_label("merge key"),
@@ -666,6 +697,29 @@ impl<'t> Builder<'t> {
             .find(|(_, c)| *c == '\t')
             .map(|(i, _)| line_start + i);
         let info = error.info();
+        // A tab that starts one of the few lines before the error is the likely cause of a
+        // structural error there (`\tversion: 1` makes the next key unexpected).
+        let indent_tab = indent_tab.or_else(|| {
+            if !info.contains("did not find expected") {
+                return None;
+            }
+            let recent = text[..line_start]
+                .char_indices()
+                .rev()
+                .filter(|(_, c)| *c == '\n')
+                .nth(3)
+                .map_or(0, |(i, _)| i + 1);
+            let window = &text[recent..line_start];
+            let mut offset = recent;
+            window.split_inclusive('\n').find_map(|l| {
+                let start = offset;
+                offset += l.len();
+                l.char_indices()
+                    .take_while(|(_, c)| *c == ' ' || *c == '\t')
+                    .find(|(_, c)| *c == '\t')
+                    .map(|(i, _)| start + i)
+            })
+        });
         // A tab is worth its own message wherever the parser noticed it: in indentation, or
         // as the "whitespace" after a `:` or `-` that the parser refused.
         // The parser sometimes notices a tab that starts the next line while still on this
@@ -690,6 +744,11 @@ impl<'t> Builder<'t> {
             return Diagnostic::new(Kind::Tab, (tab, 1)).with_label("tab");
         }
         let len = text[at..].chars().next().map_or(0, char::len_utf8);
+        if info.contains("recursion limit exceeded") {
+            // The parser's own depth limit, reached while it scans ahead of ours.
+            return Diagnostic::new(Kind::TooDeep { limit: MAX_DEPTH }, (at, len))
+                .with_label("too deep here");
+        }
         let at_end = text[at..].trim().is_empty();
         let help = if info.contains("unexpected end of stream") || at_end {
             Some(
@@ -716,6 +775,11 @@ impl<'t> Builder<'t> {
             )
         } else if info.contains("cannot start any token") || info.contains("unexpected character") {
             Some("quote the value; `@` and `` ` `` cannot start a plain YAML value")
+        } else if info.contains("simple key expect") {
+            Some(
+                "a key without `?` ends with `: ` on its line and is at most 1024 characters \
+                 long; is the `:` missing, or is the key too long?",
+            )
         } else if info.contains("unknown anchor") {
             Some("define the anchor (`&name`) before using the alias (`*name`)")
         } else {
@@ -1161,6 +1225,19 @@ mod tests {
                 &["1:8: alias `*x` refers to a node that contains it"],
             ),
             (bomb, &["5:36: aliases expand to more than 100000 nodes"]),
+            (
+                "a: \"x\u{7}\"\nb: \u{1}\n",
+                &["1:6: the file contains the unprintable character U+0007"],
+            ),
+            ("a: \u{85}x\n", &[]),
+            (
+                "!!merge <<: {a: 1}\n",
+                &["1:1: merge keys (`<<`) are not supported"],
+            ),
+            (
+                "\tversion: 1\nname: demo\n",
+                &["1:1: invalid YAML: tab character in indentation"],
+            ),
             (&deep, &["1:65: nesting is deeper than 64 levels"]),
         ];
         for (text, expected) in table {

@@ -3,5 +3,6 @@
 mod corpus;
 mod ecosystem;
 mod errors;
+mod hardening;
 mod harness;
 mod run;
