@@ -17,12 +17,12 @@ use clap::CommandFactory as _;
 
 use crate::cli::{
     Cli, Command, DiagnosticsFormat, PlanArgs, PlanFormat, ReportArgs, ResumeArgs, RunArgs,
-    SandboxArgs, Shell, TargetArgs, ValidateArgs, VarArgs,
+    SandboxArgs, Shell, Signature, TargetArgs, ValidateArgs, VarArgs,
 };
 use crate::cloud::credential::Credential;
 use crate::cloud::id::RegionId;
 use crate::cloud::profile;
-use crate::cloud::{Client, ClientBuilder};
+use crate::cloud::{Client, ClientBuilder, SignatureVersion};
 use crate::error::{EXIT_INVALID_INPUT, EXIT_OK, Error};
 use crate::exec::journal::{Journal, Replay, RunDir};
 use crate::exec::report::json::ReportContext;
@@ -328,6 +328,7 @@ impl Target {
             let region = region.unwrap_or_else(|| RegionId::new("cn-hangzhou"));
             let client = ClientBuilder::new(region, Credential::sandbox())
                 .endpoint(running.url())
+                .signature(signature_version(args.signature))
                 .build();
             return Ok(Self {
                 client,
@@ -350,7 +351,8 @@ impl Target {
                 ),
             ));
         };
-        let mut builder = ClientBuilder::new(region, resolved.credential);
+        let mut builder = ClientBuilder::new(region, resolved.credential)
+            .signature(signature_version(args.signature));
         if let Some(endpoint) = &args.endpoint {
             builder = builder.endpoint(endpoint.clone());
         }
@@ -364,6 +366,13 @@ impl Target {
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
         }
+    }
+}
+
+fn signature_version(signature: Signature) -> SignatureVersion {
+    match signature {
+        Signature::V1 => SignatureVersion::V1,
+        Signature::V3 => SignatureVersion::V3,
     }
 }
 
@@ -670,6 +679,7 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
                 .unwrap_or_else(|| replay.started.region.clone()),
         ),
         profile: args.target.profile.clone(),
+        signature: args.target.signature,
     };
     let rt = runtime();
     rt.block_on(async {

@@ -111,6 +111,20 @@ pub struct TargetArgs {
     /// The aliyun CLI profile (`~/.aliyun/config.json`) to take credentials from.
     #[arg(long, value_name = "NAME", conflicts_with = "sandbox")]
     pub profile: Option<String>,
+    /// How requests are signed: `v1` (HMAC-SHA1, as the Python SDK) or `v3`
+    /// (`ACS3-HMAC-SHA256`, as the Tea SDKs).
+    #[arg(long, value_enum, env = "ECS_RUNBOOK_SIGNATURE", default_value_t = Signature::V1)]
+    pub signature: Signature,
+}
+
+/// Signature versions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Signature {
+    /// RPC signature V1 (HMAC-SHA1).
+    #[default]
+    V1,
+    /// Signature V3 (ACS3-HMAC-SHA256).
+    V3,
 }
 
 /// Plan formats.

@@ -1,8 +1,11 @@
 //! The one generic call: build, sign, send, retry, decode and map errors for any [`Action`].
 //!
-//! Requests go out the way the official Python SDK sends them (reference §2.4): `POST /?<every
-//! parameter and the signature>` with an empty body. A retried request gets a fresh nonce and
-//! timestamp but the same parameters, so a `ClientToken` is reused as it must be.
+//! Requests go out the way the official SDKs send them: with signature V1 (the default) as the
+//! Python SDK does (reference §2.4), `POST /?<every parameter and the signature>` with an empty
+//! body; with signature V3 as the Tea SDK does (reference §2.6), `POST /?<the parameters>` with
+//! the action, version, date, nonce and body hash in signed `x-acs-*` headers and an
+//! `Authorization` header. A retried request gets a fresh nonce and timestamp but the same
+//! parameters, so a `ClientToken` is reused as it must be.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -14,10 +17,24 @@ use crate::cloud::error::{ApiError, CallError, ErrorBody, ErrorCode, TransportEr
 use crate::cloud::id::RegionId;
 use crate::cloud::retry::{Backoff, Jitter};
 use crate::cloud::sign::{self, API_VERSION, SignInput};
+use crate::cloud::sign_v3;
 use crate::cloud::wire;
 
 /// The environment variable that points the client at another endpoint, such as the sandbox.
 pub const ENV_ENDPOINT: &str = "ECS_RUNBOOK_ENDPOINT";
+
+/// The environment variable that picks the signature version (`v1` or `v3`).
+pub const ENV_SIGNATURE: &str = "ECS_RUNBOOK_SIGNATURE";
+
+/// How requests are signed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SignatureVersion {
+    /// RPC signature V1, HMAC-SHA1 (`sign`): what the Python and Node SDKs send.
+    #[default]
+    V1,
+    /// Signature V3, `ACS3-HMAC-SHA256` (`sign_v3`): the Tea SDKs' default.
+    V3,
+}
 
 /// The public regional endpoint of a region.
 pub fn regional_endpoint(region: &RegionId) -> String {
@@ -72,6 +89,7 @@ pub struct Client {
     region: RegionId,
     credential: Credential,
     retry: RetryPolicy,
+    signature: SignatureVersion,
     stats: Arc<Mutex<CallStats>>,
     jitter: Arc<Mutex<Jitter>>,
     nonces: Arc<Mutex<Jitter>>,
@@ -84,6 +102,7 @@ pub struct ClientBuilder {
     region: RegionId,
     credential: Credential,
     retry: RetryPolicy,
+    signature: SignatureVersion,
 }
 
 impl ClientBuilder {
@@ -94,7 +113,15 @@ impl ClientBuilder {
             region,
             credential,
             retry: RetryPolicy::default(),
+            signature: SignatureVersion::default(),
         }
+    }
+
+    /// Signs with `signature` (V1 unless set).
+    #[must_use]
+    pub fn signature(mut self, signature: SignatureVersion) -> Self {
+        self.signature = signature;
+        self
     }
 
     /// Sends to `endpoint` (e.g. `http://127.0.0.1:8080`) instead of the regional one.
@@ -135,6 +162,7 @@ impl ClientBuilder {
             region: self.region,
             credential: self.credential,
             retry: self.retry,
+            signature: self.signature,
             stats: Arc::default(),
             jitter: Arc::new(Mutex::new(jitter)),
             // Nonces never come from the seeded sequence: two processes with the same seed
@@ -165,6 +193,11 @@ impl Client {
     /// The region every request names.
     pub fn region(&self) -> &RegionId {
         &self.region
+    }
+
+    /// How requests are signed.
+    pub fn signature(&self) -> SignatureVersion {
+        self.signature
     }
 
     /// The calls made so far.
@@ -221,39 +254,25 @@ impl Client {
         }
         let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let nonce = self.nonce();
-        let signed = sign::sign_request(
-            &SignInput {
-                method: "POST",
-                action: A::NAME,
-                region: self.region.as_str(),
-                access_key_id: &self.credential.access_key_id,
-                access_key_secret: self.credential.access_key_secret.expose(),
-                security_token: self
-                    .credential
-                    .security_token
-                    .as_ref()
-                    .map(crate::cloud::credential::Secret::expose),
-                timestamp: &timestamp,
-                nonce: &nonce,
-            },
-            params.clone(),
-        );
-        let url = query_url(&self.endpoint, &signed);
+        let (query, headers) = self.sign::<A>(params, &timestamp, &nonce);
+        let url = query_url(&self.endpoint, &query);
         tracing::trace!(
             action = A::NAME,
             endpoint = %self.endpoint,
             attempt,
-            params = %redacted(&signed),
+            params = %redacted(&query),
             "sending"
         );
         let started = std::time::Instant::now();
-        let response = self
+        let mut request = self
             .http
             .post(url)
-            .header("x-acs-action", A::NAME)
-            .header("x-acs-version", API_VERSION)
             .header("content-length", "0")
-            .timeout(read_timeout(A::NAME))
+            .timeout(read_timeout(A::NAME));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| logged(transport_error(A::NAME, &e), started, attempt))?;
@@ -312,11 +331,88 @@ impl Client {
         }
     }
 
+    /// The query and the headers of one attempt, signed with the client's signature version.
+    /// V1 signs the parameters with the common ones (the signature among them) and sends the
+    /// action and version as unsigned headers, as the Python SDK does; V3 sends the
+    /// parameters with `RegionId` and signs them with the `x-acs-*` headers.
+    fn sign<A: Action>(
+        &self,
+        params: &wire::Params,
+        timestamp: &str,
+        nonce: &str,
+    ) -> (wire::Params, Vec<(String, String)>) {
+        let secret = self.credential.access_key_secret.expose();
+        let token = self
+            .credential
+            .security_token
+            .as_ref()
+            .map(crate::cloud::credential::Secret::expose);
+        match self.signature {
+            SignatureVersion::V1 => {
+                let signed = sign::sign_request(
+                    &SignInput {
+                        method: "POST",
+                        action: A::NAME,
+                        region: self.region.as_str(),
+                        access_key_id: &self.credential.access_key_id,
+                        access_key_secret: secret,
+                        security_token: token,
+                        timestamp,
+                        nonce,
+                    },
+                    params.clone(),
+                );
+                let headers = vec![
+                    ("x-acs-action".to_owned(), A::NAME.to_owned()),
+                    ("x-acs-version".to_owned(), API_VERSION.to_owned()),
+                ];
+                (signed, headers)
+            }
+            SignatureVersion::V3 => {
+                let mut query = params.clone();
+                query
+                    .entry("RegionId".to_owned())
+                    .or_insert_with(|| self.region.as_str().to_owned());
+                let headers = sign_v3::sign_request(
+                    &sign_v3::SignInput {
+                        host: host_of(&self.endpoint),
+                        action: A::NAME,
+                        access_key_id: &self.credential.access_key_id,
+                        access_key_secret: secret,
+                        security_token: token,
+                        date: timestamp,
+                        nonce,
+                    },
+                    &query,
+                );
+                (query, headers)
+            }
+        }
+    }
+
     /// 32 lower-case hex characters, unique per request.
     fn nonce(&self) -> String {
         let mut nonces = self.nonces.lock().expect("nonce lock");
         format!("{:016x}{:016x}", nonces.next_u64(), nonces.next_u64())
     }
+}
+
+/// The authority of `endpoint` (`host` or `host:port`), which is what the `Host` header
+/// carries and V3 signs.
+fn host_of(endpoint: &str) -> &str {
+    let rest = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    authority
+        .strip_suffix(":443")
+        .filter(|_| endpoint.starts_with("https://"))
+        .or_else(|| {
+            authority
+                .strip_suffix(":80")
+                .filter(|_| endpoint.starts_with("http://"))
+        })
+        .unwrap_or(authority)
 }
 
 /// `<endpoint>/?<every parameter, percent-encoded>`, as the official SDK sends a POST.
@@ -389,4 +485,34 @@ fn transport_error(action: &'static str, error: &reqwest::Error) -> CallError {
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
     text.into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_is_the_authority_without_a_default_port() {
+        let table = [
+            (
+                "https://ecs.cn-hangzhou.aliyuncs.com",
+                "ecs.cn-hangzhou.aliyuncs.com",
+            ),
+            (
+                "https://ecs.cn-hangzhou.aliyuncs.com:443/",
+                "ecs.cn-hangzhou.aliyuncs.com",
+            ),
+            ("http://127.0.0.1:8080", "127.0.0.1:8080"),
+            ("http://127.0.0.1:80", "127.0.0.1"),
+            ("https://host:80", "host:80"),
+            ("http://[::1]:9000/x?y", "[::1]:9000"),
+            (
+                "ecs-vpc.cn-hangzhou.aliyuncs.com",
+                "ecs-vpc.cn-hangzhou.aliyuncs.com",
+            ),
+        ];
+        for (endpoint, host) in table {
+            assert_eq!(host_of(endpoint), host, "{endpoint}");
+        }
+    }
 }

@@ -18,6 +18,16 @@ use crate::runbook::diagnostic::{Diagnostic, Kind};
 use crate::runbook::model::Step;
 use crate::suggest;
 
+/// Edges shown at each end of a long cycle; the middle is elided, so a 10,000-step cycle is
+/// one readable diagnostic.
+pub const CYCLE_SHOWN: usize = 10;
+
+/// Name comparisons spent on did-you-mean suggestions for unknown dependencies.
+const SUGGESTION_BUDGET: usize = 100_000;
+
+/// The most step names a help line lists.
+const NAMES_LISTED: usize = 10;
+
 /// One step as the graph sees it: its name and its `depends_on` entries with their spans.
 #[derive(Debug, Clone)]
 pub(crate) struct GraphNode<'a> {
@@ -146,6 +156,10 @@ fn index_of<'a>(names: impl Iterator<Item = &'a str>) -> HashMap<&'a str, usize>
 pub(crate) fn check(nodes: &[GraphNode<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
     let index = index_of(nodes.iter().map(|n| n.name));
     let mut problems = Vec::new();
+    // Finding the nearest name compares with every step, so suggestions stop after a budget
+    // of comparisons: a file of ten thousand unknown names stays fast, and the first ones,
+    // the ones shown, still get theirs.
+    let mut comparisons_left = SUGGESTION_BUDGET;
     // deps[i]: the indices node i depends on, in written order, each once.
     let mut deps: Vec<Vec<(usize, SourceSpan)>> = vec![Vec::new(); nodes.len()];
     for (i, node) in nodes.iter().enumerate() {
@@ -164,13 +178,15 @@ pub(crate) fn check(nodes: &[GraphNode<'_>]) -> Result<Vec<usize>, Vec<Diagnosti
                     span,
                 )
                 .with_label("no step has this name");
-                problems.push(match suggest::nearest(dep, candidates) {
+                let near = if comparisons_left >= nodes.len() {
+                    comparisons_left -= nodes.len();
+                    suggest::nearest(dep, candidates)
+                } else {
+                    None
+                };
+                problems.push(match near {
                     Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
-                    None => diagnostic.with_help(format!(
-                        "the steps are {}",
-                        suggest::one_of(&nodes.iter().map(|n| n.name).collect::<Vec<_>>())
-                            .replacen(" or ", " and ", 1)
-                    )),
+                    None => diagnostic.with_help(step_list(nodes)),
                 });
             }
         }
@@ -180,6 +196,27 @@ pub(crate) fn check(nodes: &[GraphNode<'_>]) -> Result<Vec<usize>, Vec<Diagnosti
         return Err(problems);
     }
     Ok(kahn(&deps))
+}
+
+/// "the steps are `a`, `b` and `c`", with at most [`NAMES_LISTED`] names.
+fn step_list(nodes: &[GraphNode<'_>]) -> String {
+    let names: Vec<&str> = nodes.iter().map(|n| n.name).take(NAMES_LISTED).collect();
+    if nodes.len() > NAMES_LISTED {
+        format!(
+            "the steps are {}, and {} more",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            nodes.len() - NAMES_LISTED
+        )
+    } else {
+        format!(
+            "the steps are {}",
+            suggest::one_of(&names).replacen(" or ", " and ", 1)
+        )
+    }
 }
 
 /// Kahn's algorithm; the ready set is a min-heap of file indices.
@@ -270,10 +307,21 @@ fn cycle_diagnostic(
         at = from;
     }
     edges.reverse();
+    // A long cycle shows its first and last edges and says how many steps lie between.
+    let elided = edges.len().saturating_sub(2 * CYCLE_SHOWN);
+    if elided > 0 {
+        edges.drain(CYCLE_SHOWN..CYCLE_SHOWN + elided);
+    }
     let mut path: Vec<String> = edges
         .iter()
         .map(|(from, _, _)| nodes[*from].name.to_owned())
         .collect();
+    if elided > 0 {
+        path.insert(
+            CYCLE_SHOWN,
+            format!("… {} …", crate::count::Count(elided, "more step")),
+        );
+    }
     path.push(nodes[start].name.to_owned());
     let label =
         |from: usize, to: usize| format!("`{}` depends on `{}`", nodes[from].name, nodes[to].name);
@@ -282,6 +330,13 @@ fn cycle_diagnostic(
         Diagnostic::new(Kind::Cycle { path }, first_span).with_label(label(first_from, first_to));
     for &(from, to, span) in &edges[1..] {
         diagnostic = diagnostic.with_related(span, label(from, to));
+    }
+    if elided > 0 {
+        diagnostic = diagnostic.with_help(format!(
+            "remove one of these dependencies; the cycle has {}, and the first and last {} are shown",
+            crate::count::Count(edges.len() + elided, "step"),
+            CYCLE_SHOWN
+        ));
     }
     if edges.len() == 1 {
         diagnostic = diagnostic

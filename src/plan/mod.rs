@@ -4,6 +4,7 @@ pub mod build;
 pub mod calls;
 pub mod display;
 pub mod graph;
+pub mod guard;
 pub mod inventory;
 pub mod model;
 pub mod render;

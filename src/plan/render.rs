@@ -20,6 +20,8 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use tera::{Context, Tera};
 
+use crate::plan::guard;
+
 /// Private-use characters that delimit markers; a template containing them is refused.
 const OPEN: char = '\u{E000}';
 const CLOSE: char = '\u{E001}';
@@ -111,6 +113,8 @@ pub enum TemplateErrorKind {
     ReservedCharacter,
     /// Rendering failed for another reason (a filter error, a type error).
     Render(String),
+    /// The template uses what runbook templates do not allow, or nests too deep (`guard`).
+    Refused(String),
 }
 
 impl std::fmt::Display for TemplateErrorKind {
@@ -126,6 +130,7 @@ impl std::fmt::Display for TemplateErrorKind {
                 f.write_str("template contains a reserved private-use character (U+E000/U+E001)")
             }
             Self::Render(detail) => write!(f, "template error: {detail}"),
+            Self::Refused(detail) => write!(f, "template refused: {detail}"),
         }
     }
 }
@@ -223,6 +228,15 @@ pub fn render(template: &str, scope: &Scope) -> Result<Rendered, Vec<TemplateErr
         }]);
     }
     let protected = protect(template, &scope.parameters);
+    if let Err((offset, len, kind)) = guard::check(&protected.text) {
+        let start = unprotect_offset(&protected.text, &protected.pieces, offset);
+        let end = unprotect_offset(&protected.text, &protected.pieces, offset + len);
+        return Err(vec![TemplateError {
+            offset: Some(start.min(template.len())),
+            len: end.saturating_sub(start),
+            kind,
+        }]);
+    }
     if !["{{", "{%", "{#"]
         .iter()
         .any(|tag| protected.text.contains(tag))
@@ -232,6 +246,8 @@ pub fn render(template: &str, scope: &Scope) -> Result<Rendered, Vec<TemplateErr
     }
     let mut tera = Tera::default();
     tera.autoescape_on(Vec::new());
+    tera.register_function("range", guard::range);
+    tera.register_function("get_env", guard::get_env);
     if let Err(error) = tera.add_raw_template("script", &protected.text) {
         return Err(vec![syntax_error(template, &protected, &error)]);
     }

@@ -351,6 +351,19 @@ impl<'a> Templates<'a> {
                 None,
                 "reserved character".to_owned(),
             ),
+            TemplateErrorKind::Refused(detail) => (
+                Kind::TemplateRefused {
+                    step: step_name,
+                    detail: detail.clone(),
+                },
+                Some(
+                    "a runbook template fills values into one script: it cannot include or import \
+                     templates, define macros or read the environment, and its blocks, brackets \
+                     and loops nest only so deep (README, \"Hardening\")"
+                        .to_owned(),
+                ),
+                "refused".to_owned(),
+            ),
             TemplateErrorKind::Render(detail) => (
                 Kind::Template {
                     step: step_name,

@@ -42,6 +42,12 @@ pub enum Kind {
         /// The budget.
         limit: usize,
     },
+    /// A document with more nodes than the budget, without aliases.
+    #[error("the document has more than {limit} nodes")]
+    TooManyNodes {
+        /// The budget.
+        limit: usize,
+    },
     /// An alias inside the node its anchor names.
     #[error("alias `*{name}` refers to a node that contains it")]
     RecursiveAlias {
@@ -65,9 +71,33 @@ pub enum Kind {
         /// The limit.
         limit: usize,
     },
+    /// A script over the size limit.
+    #[error("the script of {step} is {size} bytes, more than the limit of {limit}")]
+    ScriptTooLarge {
+        /// `step `a``.
+        step: String,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Bytes that are not UTF-8.
     #[error("the file is not valid UTF-8")]
     NotUtf8,
+    /// A control character YAML does not allow in its text.
+    #[error("the file contains the unprintable character {code}")]
+    Unprintable {
+        /// `U+0001`.
+        code: String,
+    },
+    /// More problems than one file reports (`load::MAX_DIAGNOSTICS`).
+    #[error("{} not shown: a file reports its first {shown}", crate::count::Count(*count, "more problem"))]
+    MoreProblems {
+        /// How many were left out.
+        count: usize,
+        /// How many were shown.
+        shown: usize,
+    },
     /// A file that cannot be read at all.
     #[error("cannot read `{path}`: {message}")]
     Unreadable {
@@ -382,6 +412,14 @@ pub enum Kind {
         /// Tera's message.
         message: String,
     },
+    /// A template that uses what runbook templates do not allow (`plan::guard`).
+    #[error("step `{step}`: template refused: {detail}")]
+    TemplateRefused {
+        /// The step.
+        step: String,
+        /// What was refused.
+        detail: String,
+    },
     /// A template variable that is not defined.
     #[error("step `{step}` uses undefined variable `{name}`")]
     UndefinedVariable {
@@ -441,11 +479,15 @@ impl Kind {
             Self::DuplicateKey { .. } => "yaml::duplicate-key",
             Self::MergeKey => "yaml::merge-key",
             Self::AliasBudget { .. } => "yaml::alias-budget",
+            Self::TooManyNodes { .. } => "yaml::too-many-nodes",
             Self::RecursiveAlias { .. } => "yaml::recursive-alias",
             Self::TooDeep { .. } => "yaml::too-deep",
             Self::MultipleDocuments => "yaml::multiple-documents",
             Self::TooLarge { .. } => "yaml::too-large",
             Self::NotUtf8 => "yaml::not-utf8",
+            Self::ScriptTooLarge { .. } => "runbook::script-too-large",
+            Self::Unprintable { .. } => "yaml::unprintable",
+            Self::MoreProblems { .. } => "runbook::more-problems",
             Self::Unreadable { .. } => "yaml::unreadable",
             Self::UnsupportedTag { .. } => "yaml::tag",
             Self::EmptyFile => "yaml::empty",
@@ -488,6 +530,7 @@ impl Kind {
             Self::SecretOverride { .. } => "vars::secret-override",
             Self::TemplateSyntax { .. } => "template::syntax",
             Self::Template { .. } => "template::error",
+            Self::TemplateRefused { .. } => "template::refused",
             Self::UndefinedVariable { .. } => "template::undefined",
             Self::UnavailableStep { .. } => "template::unavailable-step",
             Self::AmbiguousParameter { .. } => "template::ambiguous-parameter",
@@ -512,6 +555,10 @@ impl Kind {
                 "remove the `---` line, or put each document in its own file".to_owned()
             }
             Self::NotUtf8 => "save the file as UTF-8".to_owned(),
+            Self::Unprintable { .. } => "YAML text holds printable characters only; write a \
+                                         control character as an escape (`\\x01`, `\\t`) \
+                                         inside a double-quoted string"
+                .to_owned(),
             Self::UnsupportedTag { .. } => {
                 "only the YAML core tags (`!!str`, `!!int`, `!!bool`, ...) are understood; remove \
                  the tag"

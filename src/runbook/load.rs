@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,18 @@ pub const MAX_PARAMETERS: usize = 10;
 
 /// The most tags a `targets` may require.
 pub const MAX_TAGS: usize = 20;
+
+/// The most steps a runbook may have, `steps` and `rollback` together: far past any
+/// maintenance procedure, and a bound on the work one file can ask of the loader and planner.
+pub const MAX_STEPS: usize = 50_000;
+
+/// The longest script, inline or in a `script_file`, in bytes: ten times the largest
+/// CommandContent Cloud Assistant documents (24 KB after Base64), which the plan warns about.
+pub const MAX_SCRIPT_BYTES: usize = 256 * 1024;
+
+/// The most problems reported for one file; past it one more says how many were left out,
+/// so that a file of a hundred thousand mistakes renders as fast as one of a hundred.
+pub const MAX_DIAGNOSTICS: usize = 100;
 
 /// Encoding labels offered when `output_encoding` is unknown.
 const COMMON_ENCODINGS: &[&str] = &[
@@ -128,14 +141,16 @@ pub fn load(path: &Path) -> Result<Runbook, Diagnostics> {
 
 /// Loads the runbook at `path`, applying `overrides` to its variables.
 pub fn load_with(path: &Path, overrides: &VarOverrides) -> Result<Runbook, Diagnostics> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_bounded(path, yaml::MAX_FILE_SIZE) {
         Ok(bytes) => bytes,
-        Err(error) => {
+        Err(kind) => {
             let mut all = Diagnostics::new(path, Arc::from(""));
-            all.push(Diagnostic::unlocated(Kind::Unreadable {
-                path: path.display().to_string(),
-                message: io_message(&error),
-            }));
+            // Too large is a fact about the file, placed at its start; unreadable has no place.
+            all.push(if matches!(kind, Kind::TooLarge { .. }) {
+                Diagnostic::new(kind, (0, 0))
+            } else {
+                Diagnostic::unlocated(kind)
+            });
             return Err(all);
         }
     };
@@ -152,6 +167,18 @@ pub fn load_str(path: &Path, text: &str, overrides: &VarOverrides) -> Result<Run
     // Spans are offsets into the text without its byte-order mark, so that every renderer
     // counts columns the same way; the hash is of the whole file.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // YAML reads a lone CR as a line break; so do spans and every renderer once it is a LF.
+    // Scalars are not changed by this: YAML normalises line breaks inside them to LF anyway.
+    let normalized;
+    let lone_cr = text
+        .match_indices('\r')
+        .any(|(i, _)| !text[i + 1..].starts_with('\n'));
+    let text = if lone_cr {
+        normalized = lone_cr_to_lf(text);
+        normalized.as_str()
+    } else {
+        text
+    };
     let source = SourceFile {
         path: path.to_owned(),
         text: Arc::from(text),
@@ -185,10 +212,85 @@ pub fn load_str(path: &Path, text: &str, overrides: &VarOverrides) -> Result<Run
                     d.span().map_or(0, |s| s.offset()),
                 )
             });
-            all.errors = errors;
+            all.errors = capped(errors);
             Err(all)
         }
     }
+}
+
+/// `text` with every CR that is not followed by LF replaced by LF.
+fn lone_cr_to_lf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The first [`MAX_DIAGNOSTICS`] problems, then one placed at the next that says how many
+/// more there are.
+fn capped(mut errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    if errors.len() <= MAX_DIAGNOSTICS {
+        return errors;
+    }
+    let more = errors.len() - MAX_DIAGNOSTICS;
+    let next = errors.swap_remove(MAX_DIAGNOSTICS);
+    errors.truncate(MAX_DIAGNOSTICS);
+    let kind = Kind::MoreProblems {
+        count: more,
+        shown: MAX_DIAGNOSTICS,
+    };
+    let summary = match (next.span(), next.own_source()) {
+        (Some(span), None) => {
+            Diagnostic::new(kind, span).with_label(format!("the next one: {}", next.kind()))
+        }
+        _ => Diagnostic::unlocated(kind),
+    };
+    errors.push(summary);
+    errors
+}
+
+/// The bytes of the regular file at `path`, at most `limit` of them: a bigger file is
+/// [`Kind::TooLarge`] before anything is read, and a device or pipe (`/dev/zero`, a FIFO) is
+/// refused rather than read without end.
+pub(crate) fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, Kind> {
+    let unreadable = |message: String| Kind::Unreadable {
+        path: path.display().to_string(),
+        message,
+    };
+    // Look before opening: opening a FIFO blocks until something writes to it.
+    let regular = |metadata: &std::fs::Metadata| {
+        if metadata.is_file() {
+            Ok(())
+        } else {
+            Err(unreadable("not a regular file".to_owned()))
+        }
+    };
+    regular(&std::fs::metadata(path).map_err(|e| unreadable(io_message(&e)))?)?;
+    let file = std::fs::File::open(path).map_err(|e| unreadable(io_message(&e)))?;
+    let metadata = file.metadata().map_err(|e| unreadable(io_message(&e)))?;
+    regular(&metadata)?;
+    let size = usize::try_from(metadata.len()).unwrap_or(usize::MAX);
+    if size > limit {
+        return Err(Kind::TooLarge { size, limit });
+    }
+    let mut bytes = Vec::with_capacity(size);
+    // The file may grow while it is read; never take more than one byte past the limit.
+    file.take(u64::try_from(limit).unwrap_or(u64::MAX) + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| unreadable(io_message(&e)))?;
+    if bytes.len() > limit {
+        return Err(Kind::TooLarge {
+            size: bytes.len(),
+            limit,
+        });
+    }
+    Ok(bytes)
 }
 
 /// The file's text, or a diagnostic saying why it is not UTF-8.
@@ -312,21 +414,21 @@ impl Loader<'_> {
                 .with_help("add at least one step with a `name` and a `script`"),
             );
         }
+        self.too_many_steps(main, rollback);
         self.duplicate_steps(main.iter().chain(rollback));
         let main_names = step_names(main);
         let steps: Vec<Step> = main
             .iter()
             .map(|s| self.step(s, &shared, Role::Main, &main_names))
             .collect();
-        let mut above = HashSet::new();
-        let rollback_steps: Vec<Step> = rollback
-            .iter()
-            .map(|s| {
-                let step = self.step(s, &shared, Role::Rollback, &above);
-                above.extend(s.name.as_ref().map(|n| n.value.as_str()));
-                step
-            })
-            .collect();
+        let mut earlier = HashSet::new();
+        let mut rollback_steps = Vec::with_capacity(rollback.len());
+        for step in rollback {
+            rollback_steps.push(self.step(step, &shared, Role::Rollback, &earlier));
+            if let Some(name) = &step.name {
+                earlier.insert(name.value.as_str());
+            }
+        }
         self.graph(main);
         self.rollback_dependencies(main, rollback);
         if let (Some(schedule), Some(frequency)) = (&schedule, &frequency) {
@@ -559,13 +661,10 @@ impl Loader<'_> {
     fn apply_vars_file(&mut self, vars: &mut [Var], file: &VarsFile) {
         let text = match &file.text {
             Some(text) => text.clone(),
-            None => match std::fs::read_to_string(&file.path) {
-                Ok(text) => text,
-                Err(error) => {
-                    self.push(Diagnostic::unlocated(Kind::Unreadable {
-                        path: file.path.display().to_string(),
-                        message: io_message(&error),
-                    }));
+            None => match read_bounded(&file.path, yaml::MAX_FILE_SIZE) {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(kind) => {
+                    self.push(Diagnostic::unlocated(kind));
                     return;
                 }
             },
@@ -1063,6 +1162,31 @@ impl Loader<'_> {
 
     // ---- steps ----
 
+    /// More than [`MAX_STEPS`] steps: labelled at the first one past the limit. The other
+    /// checks still run, so a cycle among them is reported too.
+    fn too_many_steps(&mut self, main: &[RawStep], rollback: &[RawStep]) {
+        if let Some(first_past) = main.iter().chain(rollback).nth(MAX_STEPS) {
+            self.push(
+                Diagnostic::new(
+                    Kind::TooMany {
+                        subject: "`steps` with `rollback`".to_owned(),
+                        limit: MAX_STEPS,
+                    },
+                    first_past.head,
+                )
+                .with_label(format!(
+                    "step {} of {}",
+                    MAX_STEPS + 1,
+                    main.len() + rollback.len()
+                ))
+                .with_help(format!(
+                    "a runbook has at most {MAX_STEPS} steps, `steps` and `rollback` together; \
+                     split the procedure into several runbooks"
+                )),
+            );
+        }
+    }
+
     fn duplicate_steps<'s>(&mut self, steps: impl Iterator<Item = &'s RawStep>) {
         let mut seen: HashMap<&str, SourceSpan> = HashMap::new();
         for step in steps {
@@ -1247,6 +1371,10 @@ impl Loader<'_> {
                 empty
             }
             (Some(script), None) => {
+                if script.value.len() > MAX_SCRIPT_BYTES {
+                    self.push(script_too_large(raw, script.span, script.value.len()));
+                    return empty;
+                }
                 if script.value.trim().is_empty() {
                     self.push(Diagnostic::new(
                         Kind::EmptyValue {
@@ -1263,7 +1391,7 @@ impl Loader<'_> {
             }
             (None, Some(file)) => {
                 let path = self.base.join(&file.value);
-                let text = match std::fs::read(&path) {
+                let text = match read_bounded(&path, MAX_SCRIPT_BYTES) {
                     Ok(bytes) => {
                         if let Ok(text) = String::from_utf8(bytes) {
                             text
@@ -1272,9 +1400,16 @@ impl Loader<'_> {
                             String::new()
                         }
                     }
-                    Err(error) => {
-                        let message = io_message(&error);
+                    Err(Kind::TooLarge { size, .. }) => {
+                        self.push(script_too_large(raw, file.span, size));
+                        String::new()
+                    }
+                    Err(Kind::Unreadable { message, .. }) => {
                         self.script_file_error(file, &path, &message);
+                        String::new()
+                    }
+                    Err(other) => {
+                        self.script_file_error(file, &path, &other.to_string());
                         String::new()
                     }
                 };
@@ -1302,6 +1437,7 @@ impl Loader<'_> {
 
     fn depends_on(&mut self, raw: &RawStep, known: &HashSet<&str>) -> Vec<Spanned<StepName>> {
         let mut out: Vec<Spanned<StepName>> = Vec::new();
+        let mut listed: HashMap<&str, SourceSpan> = HashMap::new();
         for dep in &raw.depends_on {
             // A reference to a step whose own name is invalid is reported once, at that step.
             let names_a_step = known.contains(dep.value.as_str());
@@ -1313,8 +1449,7 @@ impl Loader<'_> {
             let Some(name) = name else {
                 continue;
             };
-            if let Some(first) = out.iter().find(|d| d.value == name) {
-                let first = first.span;
+            if let Some(&first) = listed.get(dep.value.as_str()) {
                 self.push(
                     Diagnostic::new(
                         Kind::DuplicateEntry {
@@ -1328,6 +1463,7 @@ impl Loader<'_> {
                 );
                 continue;
             }
+            listed.insert(&dep.value, dep.span);
             out.push(Spanned::new(name, dep.span));
         }
         out
@@ -1568,7 +1704,10 @@ impl Loader<'_> {
         let mut seen: HashMap<String, SourceSpan> = HashMap::new();
         for (key, value) in &raw.parameters {
             let name = key.value.as_str();
-            if name.len() >= 5 && name[..5].eq_ignore_ascii_case("acs::") {
+            if name
+                .get(..5)
+                .is_some_and(|p| p.eq_ignore_ascii_case("acs::"))
+            {
                 self.push(
                     Diagnostic::new(
                         Kind::BadName {
@@ -1658,6 +1797,7 @@ impl Loader<'_> {
 
     /// Unknown dependencies and cycles among the main steps.
     fn graph(&mut self, steps: &[RawStep]) {
+        let names = step_names(steps);
         let nodes: Vec<graph::GraphNode<'_>> = steps
             .iter()
             .filter_map(|s| {
@@ -1669,10 +1809,7 @@ impl Loader<'_> {
                         .depends_on
                         .iter()
                         .filter(|d| {
-                            StepName::parse(&d.value).is_some()
-                                || steps
-                                    .iter()
-                                    .any(|o| o.name.as_ref().is_some_and(|n| n.value == d.value))
+                            StepName::parse(&d.value).is_some() || names.contains(d.value.as_str())
                         })
                         .map(|d| (d.value.as_str(), d.span))
                         .collect(),
@@ -1725,8 +1862,24 @@ impl Loader<'_> {
     }
 }
 
-/// The step's name for messages: its name as written, or its position.
-/// The names the steps were written with, valid or not.
+/// A script over [`MAX_SCRIPT_BYTES`].
+fn script_too_large(raw: &RawStep, span: SourceSpan, size: usize) -> Diagnostic {
+    Diagnostic::new(
+        Kind::ScriptTooLarge {
+            step: raw.title.clone(),
+            size,
+            limit: MAX_SCRIPT_BYTES,
+        },
+        span,
+    )
+    .with_label("this script")
+    .with_help(
+        "Cloud Assistant takes at most 24 KB of command content; copy a large program to the \
+         instances and run it from a short script",
+    )
+}
+
+/// The names of `steps` as written.
 fn step_names(steps: &[RawStep]) -> HashSet<&str> {
     steps
         .iter()
@@ -1734,6 +1887,7 @@ fn step_names(steps: &[RawStep]) -> HashSet<&str> {
         .collect()
 }
 
+/// The step's name for messages: its name as written, or its position.
 fn step_label(raw: &RawStep) -> String {
     raw.name
         .as_ref()

@@ -40,7 +40,7 @@ use saphyr_parser::{Event, Parser, ScanError};
 use crate::runbook::diagnostic::{Diagnostic, Diagnostics, Kind};
 
 /// The largest number of nodes a document may have once aliases are expanded.
-pub const MAX_NODES: usize = 100_000;
+pub const MAX_NODES: usize = 1_000_000;
 
 /// The deepest nesting of collections a document may have.
 pub const MAX_DEPTH: usize = 64;
@@ -337,6 +337,20 @@ pub fn parse(text: &str) -> Parsed {
             )],
         };
     }
+    if let Some((at, c)) = text.char_indices().find(|(_, c)| !is_printable(*c)) {
+        return Parsed {
+            root: None,
+            errors: vec![
+                Diagnostic::new(
+                    Kind::Unprintable {
+                        code: format!("U+{:04X}", u32::from(c)),
+                    },
+                    (at, c.len_utf8()),
+                )
+                .with_label("here"),
+            ],
+        };
+    }
     let mut builder = Builder::new(text);
     let fatal = builder.run();
     let root = if fatal {
@@ -355,6 +369,70 @@ pub fn parse(text: &str) -> Parsed {
         root,
         errors: builder.errors,
     }
+}
+
+/// The tab a syntax error at `at` is blamed on, if any: one in the indentation of its line or
+/// of the few lines before it, or one the parser refused as whitespace near it.
+fn blamed_tab(text: &str, at: usize, info: &str) -> Option<usize> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let line = &text[line_start..line_end];
+    let indent_tab = line
+        .char_indices()
+        .take_while(|(_, c)| c.is_whitespace())
+        .find(|(_, c)| *c == '\t')
+        .map(|(i, _)| line_start + i);
+    // A tab that starts one of the few lines before the error is the likely cause of a
+    // structural error there (`\tversion: 1` makes the next key unexpected).
+    let indent_tab = indent_tab.or_else(|| {
+        if !info.contains("did not find expected") {
+            return None;
+        }
+        let recent = text[..line_start]
+            .char_indices()
+            .rev()
+            .filter(|(_, c)| *c == '\n')
+            .nth(3)
+            .map_or(0, |(i, _)| i + 1);
+        let window = &text[recent..line_start];
+        let mut offset = recent;
+        window.split_inclusive('\n').find_map(|l| {
+            let start = offset;
+            offset += l.len();
+            l.char_indices()
+                .take_while(|(_, c)| *c == ' ' || *c == '\t')
+                .find(|(_, c)| *c == '\t')
+                .map(|(i, _)| start + i)
+        })
+    });
+    // A tab is worth its own message wherever the parser noticed it: in indentation, or
+    // as the "whitespace" after a `:` or `-` that the parser refused.
+    // The parser sometimes notices a tab that starts the next line while still on this
+    // one, so look ahead a little too.
+    let here_end = (at + text[at..].chars().next().map_or(0, char::len_utf8)).min(line_end);
+    let near_tab = text[line_start..here_end.max(line_start)]
+        .rfind('\t')
+        .map(|i| line_start + i)
+        .or_else(|| {
+            if !info.contains("tab") {
+                return None;
+            }
+            text[at..]
+                .char_indices()
+                .take_while(|(i, _)| *i < 200)
+                .find(|(_, c)| *c == '\t')
+                .map(|(i, _)| at + i)
+        });
+    indent_tab.or(near_tab
+        .filter(|_| info.contains("tab") || info.contains("whitespace") || info.contains("token")))
+}
+
+/// YAML 1.2's `c-printable` (§5.1): tab, line breaks, and everything but the C0 and C1
+/// controls, DEL, and U+FFFE/U+FFFF; NEL (U+0085) is printable. The parser lets some of the
+/// others through, where they would hide inside keys and values.
+fn is_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{85}')
+        || !(c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
 }
 
 /// Converts saphyr-parser's character indices to byte offsets.
@@ -419,6 +497,8 @@ struct Builder<'t> {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    /// Whether an alias was expanded, which is what a blown budget usually means.
+    aliased: bool,
     documents: usize,
     root: Option<Node>,
     errors: Vec<Diagnostic>,
@@ -432,6 +512,7 @@ impl<'t> Builder<'t> {
             stack: Vec::new(),
             anchors: HashMap::new(),
             nodes: 0,
+            aliased: false,
             documents: 0,
             root: None,
             errors: Vec::new(),
@@ -517,10 +598,13 @@ impl<'t> Builder<'t> {
     fn count(&mut self, n: usize, span: SourceSpan) -> Result<(), ()> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > MAX_NODES {
-            self.errors.push(
-                Diagnostic::new(Kind::AliasBudget { limit: MAX_NODES }, span)
-                    .with_label("the budget runs out here"),
-            );
+            let kind = if self.aliased {
+                Kind::AliasBudget { limit: MAX_NODES }
+            } else {
+                Kind::TooManyNodes { limit: MAX_NODES }
+            };
+            self.errors
+                .push(Diagnostic::new(kind, span).with_label("the budget runs out here"));
             return Err(());
         }
         Ok(())
@@ -593,6 +677,7 @@ impl<'t> Builder<'t> {
         let size = target.size();
         let mut node = target.clone();
         node.span = span;
+        self.aliased = true;
         self.count(size, span)?;
         self.finish(node, 0);
         Ok(())
@@ -618,9 +703,11 @@ impl<'t> Builder<'t> {
             } => match key.take() {
                 None => {
                     if let Some(scalar) = node.as_scalar() {
-                        if scalar.style == ScalarStyle::Plain
+                        let merge_tag = node.tag.as_ref().and_then(Tag::core) == Some("merge");
+                        if (scalar.style == ScalarStyle::Plain
                             && scalar.text == "<<"
-                            && node.tag.is_none()
+                            && node.tag.is_none())
+                            || merge_tag
                         {
                             self.errors.push(
                                 Diagnostic::new(Kind::MergeKey, node.span).with_label("merge key"),
@@ -657,39 +744,16 @@ impl<'t> Builder<'t> {
     fn syntax_error(&self, error: &ScanError) -> Diagnostic {
         let text = self.text;
         let at = self.offsets.byte(error.marker().index());
-        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-        let line = &text[line_start..line_end];
-        let indent_tab = line
-            .char_indices()
-            .take_while(|(_, c)| c.is_whitespace())
-            .find(|(_, c)| *c == '\t')
-            .map(|(i, _)| line_start + i);
         let info = error.info();
-        // A tab is worth its own message wherever the parser noticed it: in indentation, or
-        // as the "whitespace" after a `:` or `-` that the parser refused.
-        // The parser sometimes notices a tab that starts the next line while still on this
-        // one, so look ahead a little too.
-        let here_end = (at + text[at..].chars().next().map_or(0, char::len_utf8)).min(line_end);
-        let near_tab = text[line_start..here_end.max(line_start)]
-            .rfind('\t')
-            .map(|i| line_start + i)
-            .or_else(|| {
-                if !info.contains("tab") {
-                    return None;
-                }
-                text[at..]
-                    .char_indices()
-                    .take_while(|(i, _)| *i < 200)
-                    .find(|(_, c)| *c == '\t')
-                    .map(|(i, _)| at + i)
-            });
-        if let Some(tab) = indent_tab.or(near_tab.filter(|_| {
-            info.contains("tab") || info.contains("whitespace") || info.contains("token")
-        })) {
+        if let Some(tab) = blamed_tab(text, at, info) {
             return Diagnostic::new(Kind::Tab, (tab, 1)).with_label("tab");
         }
         let len = text[at..].chars().next().map_or(0, char::len_utf8);
+        if info.contains("recursion limit exceeded") {
+            // The parser's own depth limit, reached while it scans ahead of ours.
+            return Diagnostic::new(Kind::TooDeep { limit: MAX_DEPTH }, (at, len))
+                .with_label("too deep here");
+        }
         let at_end = text[at..].trim().is_empty();
         let help = if info.contains("unexpected end of stream") || at_end {
             Some(
@@ -716,6 +780,11 @@ impl<'t> Builder<'t> {
             )
         } else if info.contains("cannot start any token") || info.contains("unexpected character") {
             Some("quote the value; `@` and `` ` `` cannot start a plain YAML value")
+        } else if info.contains("simple key expect") {
+            Some(
+                "a key without `?` ends with `: ` on its line and is at most 1024 characters \
+                 long; is the `:` missing, or is the key too long?",
+            )
         } else if info.contains("unknown anchor") {
             Some("define the anchor (`&name`) before using the alias (`*name`)")
         } else {
@@ -1144,7 +1213,8 @@ mod tests {
                     c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n\
                     d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n\
                     e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n\
-                    f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+                    f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n\
+                    g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
         let deep = format!("{}{}", "[".repeat(70), "]".repeat(70));
         let table: &[(&str, &[&str])] = &[
             ("a: 1\na: 2\n", &["2:1: duplicate key `a`"]),
@@ -1178,7 +1248,20 @@ mod tests {
                 "a: &x [*x]\n",
                 &["1:8: alias `*x` refers to a node that contains it"],
             ),
-            (bomb, &["5:36: aliases expand to more than 100000 nodes"]),
+            (bomb, &["6:36: aliases expand to more than 1000000 nodes"]),
+            (
+                "a: \"x\u{7}\"\nb: \u{1}\n",
+                &["1:6: the file contains the unprintable character U+0007"],
+            ),
+            ("a: \u{85}x\n", &[]),
+            (
+                "!!merge <<: {a: 1}\n",
+                &["1:1: merge keys (`<<`) are not supported"],
+            ),
+            (
+                "\tversion: 1\nname: demo\n",
+                &["1:1: invalid YAML: tab character in indentation"],
+            ),
             (&deep, &["1:65: nesting is deeper than 64 levels"]),
         ];
         for (text, expected) in table {

@@ -535,6 +535,8 @@ pub(crate) fn iso_opt(time: Option<DateTime<Utc>>) -> String {
 pub struct Stats {
     /// Authenticated API calls per action, faulted ones included.
     pub calls: BTreeMap<String, u64>,
+    /// Authenticated API calls per signature version (`V1`, `V3`).
+    pub signatures: BTreeMap<String, u64>,
     /// Error answers per error code, gateway errors included.
     pub errors: BTreeMap<String, u64>,
     /// Injected faults per `Action:kind`.

@@ -1,7 +1,7 @@
-//! The broken-runbook corpus: every file in `tests/corpus/broken/` fails to load with exactly
-//! the diagnostics listed for it in `tests/corpus/broken/expected.txt` (message, line and
-//! column), and none panics; the files in `tests/corpus/valid/` load, with the values the
-//! public bug cases (B12, B16) require.
+//! The broken-runbook corpus: every file in `tests/corpus/broken/` fails to load, or loads and
+//! then fails to plan offline (template errors), with exactly the diagnostics listed for it in
+//! `tests/corpus/broken/expected.txt` (message, line and column), and none panics; the files in
+//! `tests/corpus/valid/` load, with the values the public bug cases (B12, B16) require.
 //!
 //! Each line of `expected.txt` is `FILE: LINE:COL: MESSAGE` (`-` for a problem with no place,
 //! `OTHER@LINE:COL` for one in another file, such as a `--vars-file`). A corpus file may start
@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use ecs_runbook::plan::BuildOptions;
 use ecs_runbook::runbook::diagnostic::line_col;
 use ecs_runbook::runbook::{Diagnostics, Runbook, VarOverrides, load_with};
 
@@ -93,7 +94,7 @@ fn lines(dir: &Path, all: &Diagnostics) -> Vec<String> {
 }
 
 /// Renders `all` as the terminal would show it, without colour.
-pub(crate) fn render(all: &Diagnostics) -> String {
+pub(crate) fn render(all: &dyn miette::Diagnostic) -> String {
     let mut out = String::new();
     miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
         .with_width(100)
@@ -117,7 +118,23 @@ fn broken_runbooks_give_their_expected_diagnostics() {
         let result = std::panic::catch_unwind(|| load_file(&path));
         match result {
             Err(_) => failures.push(format!("{name}: panicked")),
-            Ok(Ok(_)) => failures.push(format!("{name}: loaded without errors")),
+            Ok(Ok(runbook)) => {
+                let planned = std::panic::catch_unwind(|| {
+                    ecs_runbook::plan::build(&runbook, &BuildOptions::default())
+                });
+                match planned {
+                    Err(_) => failures.push(format!("{name}: planning panicked")),
+                    Ok(Ok(_)) => {
+                        failures.push(format!("{name}: loaded and planned without errors"));
+                    }
+                    Ok(Err(error)) => {
+                        if std::panic::catch_unwind(|| render(&error)).is_err() {
+                            failures.push(format!("{name}: rendering panicked"));
+                        }
+                        actual.insert(name, lines(&dir, &error));
+                    }
+                }
+            }
             Ok(Err(all)) => {
                 // Rendering must not panic either (spans inside the text, and so on).
                 match std::panic::catch_unwind(|| render(&all)) {
@@ -168,8 +185,8 @@ fn broken_runbooks_give_their_expected_diagnostics() {
         }
     }
     assert!(
-        actual.len() >= 60,
-        "the corpus has {} broken runbooks, fewer than 60",
+        actual.len() >= 200,
+        "the corpus has {} broken runbooks, fewer than 200",
         actual.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
