@@ -514,7 +514,20 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
     // Everything that can be checked offline is checked before any API call.
     let (runbook, saved) = match (&args.file, &args.plan) {
         (Some(file), None) => (Some(load(file, &args.vars)?), None),
-        (None, Some(plan)) => (None, Some(read_plan(plan)?)),
+        (None, Some(plan)) => {
+            if !args.vars.vars.is_empty() || args.vars.vars_file.is_some() {
+                return Err(Error::usage(
+                    "`--var` and `--vars-file` do not apply to a saved plan: its variables were \
+                     fixed when it was written",
+                    Some(format!(
+                        "plan again with the new values (`ecs-runbook plan RUNBOOK --var k=v \
+                         --format json -o {}`), or run the runbook itself",
+                        plan.display()
+                    )),
+                ));
+            }
+            (None, Some(read_plan(plan)?))
+        }
         _ => unreachable!("clap requires exactly one of FILE and --plan"),
     };
     // Template errors, and a schedule `run` cannot create, are input errors: report them
