@@ -570,6 +570,7 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
             }
             (None, None) => unreachable!("one of them is set"),
         };
+        refuse_empty_targets(&plan)?;
         if !args.yes && target.sandbox.is_none() {
             confirm(&plan, &target)?;
         }
@@ -601,6 +602,43 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
         .await;
         target.shutdown().await;
         code
+    })
+}
+
+/// A main step whose targets match no instance would "succeed" on nothing: a tag typo must not
+/// look like a done job, so the run does not start.
+fn refuse_empty_targets(plan: &Plan) -> Result<(), Error> {
+    let empty: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|step| step.targets.instances.as_ref().is_some_and(Vec::is_empty))
+        .map(|step| {
+            let tags: Vec<String> = step
+                .targets
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if tags.is_empty() {
+                format!("`{}`", step.name)
+            } else {
+                format!("`{}` (tags {})", step.name, tags.join(", "))
+            }
+        })
+        .collect();
+    if empty.is_empty() {
+        return Ok(());
+    }
+    Err(Error::NoTargets {
+        message: format!(
+            "no instance matches the targets of {} {}; nothing was run",
+            if empty.len() == 1 { "step" } else { "steps" },
+            empty.join(", ")
+        ),
+        help: "check the tag keys and values (`ecs-runbook plan` shows what each tag set \
+               resolves to, and DescribeInstances lists the instances' tags); a tag match is \
+               exact and case-sensitive"
+            .to_owned(),
     })
 }
 
