@@ -436,6 +436,16 @@ pub enum Kind {
         /// The reference, as written.
         name: String,
     },
+    /// `steps.<name>.<field>` of a step that may be read, naming a result it does not have.
+    #[error("step `{step}` uses `{name}`, but step `{other}` has no such result")]
+    UnknownResult {
+        /// The step.
+        step: String,
+        /// The reference, as written.
+        name: String,
+        /// The step it reads.
+        other: String,
+    },
     /// `{{ name }}` where `name` is both a variable and a declared Cloud Assistant parameter.
     #[error(
         "step `{step}`: `{{{{ {name} }}}}` is both variable `{name}` and Cloud Assistant parameter `{name}`"
@@ -533,6 +543,7 @@ impl Kind {
             Self::TemplateRefused { .. } => "template::refused",
             Self::UndefinedVariable { .. } => "template::undefined",
             Self::UnavailableStep { .. } => "template::unavailable-step",
+            Self::UnknownResult { .. } => "template::unknown-result",
             Self::AmbiguousParameter { .. } => "template::ambiguous-parameter",
             Self::SecretTransformed { .. } => "template::secret-transformed",
             Self::SecretInline { .. } => "template::secret-inline",
