@@ -337,46 +337,51 @@ impl<'a> Templates<'a> {
         Some((other, help))
     }
 
+    /// An undefined `steps.…` reference: a mistyped result of a readable step, a step not in
+    /// `depends_on`, or no such step.
+    fn explain_step_reference(&self, step: &Step, name: &str) -> (Kind, Option<String>, String) {
+        let step_name = step.name.to_string();
+        if let Some((other, help)) = self.unknown_result(step, name) {
+            return (
+                Kind::UnknownResult {
+                    step: step_name,
+                    name: name.to_owned(),
+                    other,
+                },
+                Some(help),
+                "no such result".to_owned(),
+            );
+        }
+        let help = match referenced_step(name).as_deref() {
+            Some(other) if self.deps.index(other).is_some() => {
+                format!("add `{other}` to the `depends_on` of `{step_name}` to use its results")
+            }
+            Some(other) => {
+                let names = self.runbook.steps.iter().map(|s| s.name.as_str());
+                suggest::nearest(other, names).map_or_else(
+                    || format!("there is no step `{other}`"),
+                    |near| format!("there is no step `{other}`; did you mean `{near}`?"),
+                )
+            }
+            None => "refer to an earlier step as `steps['name']`".to_owned(),
+        };
+        (
+            Kind::UnavailableStep {
+                step: step_name,
+                name: name.to_owned(),
+            },
+            Some(help),
+            "not available here".to_owned(),
+        )
+    }
+
     fn explain(&self, step: &Step, error: &TemplateError) -> (Kind, Option<String>, String) {
         let step_name = step.name.to_string();
         match &error.kind {
             TemplateErrorKind::Undefined(name) => {
                 let root = name.split(['.', '[']).next().unwrap_or(name);
                 if root == "steps" {
-                    if let Some((other, help)) = self.unknown_result(step, name) {
-                        return (
-                            Kind::UnknownResult {
-                                step: step_name,
-                                name: name.clone(),
-                                other,
-                            },
-                            Some(help),
-                            "no such result".to_owned(),
-                        );
-                    }
-                    let help = match referenced_step(name).as_deref() {
-                        Some(other) if self.deps.index(other).is_some() => format!(
-                            "add `{other}` to the `depends_on` of `{step_name}` to use its results"
-                        ),
-                        Some(other) => {
-                            let names = self.runbook.steps.iter().map(|s| s.name.as_str());
-                            suggest::nearest(other, names).map_or_else(
-                                || format!("there is no step `{other}`"),
-                                |near| {
-                                    format!("there is no step `{other}`; did you mean `{near}`?")
-                                },
-                            )
-                        }
-                        None => "refer to an earlier step as `steps['name']`".to_owned(),
-                    };
-                    (
-                        Kind::UnavailableStep {
-                            step: step_name,
-                            name: name.clone(),
-                        },
-                        Some(help),
-                        "not available here".to_owned(),
-                    )
+                    self.explain_step_reference(step, name)
                 } else {
                     let var = name.strip_prefix("vars.").unwrap_or(name);
                     let candidates = self.runbook.vars.iter().map(|v| v.name.as_str());
@@ -392,7 +397,7 @@ impl<'a> Templates<'a> {
                     (
                         Kind::UndefinedVariable {
                             step: step_name,
-                            name: name.clone(),
+                            name: name.to_owned(),
                         },
                         Some(help),
                         "undefined".to_owned(),
