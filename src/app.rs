@@ -810,11 +810,22 @@ async fn execute(mut e: Execution<'_>) -> Result<i32, Error> {
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
     let signals = tokio::spawn(async move {
+        // SIGTERM (a CI job cancelled, a service stopped) is the second Ctrl-C at once: there
+        // is rarely time to wait for running invocations.
+        let mut term = terminate_signal();
         let mut level = Cancel::None;
-        while tokio::signal::ctrl_c().await.is_ok() {
-            level = match level {
-                Cancel::None => Cancel::StopLaunching,
-                _ => Cancel::StopRunning,
+        loop {
+            level = tokio::select! {
+                interrupted = tokio::signal::ctrl_c() => {
+                    if interrupted.is_err() {
+                        break;
+                    }
+                    match level {
+                        Cancel::None => Cancel::StopLaunching,
+                        _ => Cancel::StopRunning,
+                    }
+                }
+                () = next_terminate(&mut term) => Cancel::StopRunning,
             };
             if cancel_tx.send(level).is_err() {
                 break;
@@ -895,6 +906,33 @@ async fn execute(mut e: Execution<'_>) -> Result<i32, Error> {
     result
 }
 
+/// SIGTERM, where the platform has it.
+#[cfg(unix)]
+fn terminate_signal() -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
+}
+
+#[cfg(not(unix))]
+fn terminate_signal() -> Option<()> {
+    None
+}
+
+/// Waits for the next SIGTERM; never, without one.
+#[cfg(unix)]
+async fn next_terminate(term: &mut Option<tokio::signal::unix::Signal>) {
+    if let Some(signal) = term
+        && signal.recv().await.is_some()
+    {
+        return;
+    }
+    std::future::pending::<()>().await;
+}
+
+#[cfg(not(unix))]
+async fn next_terminate(_: &mut Option<()>) {
+    std::future::pending::<()>().await;
+}
+
 fn serve_sandbox(args: &SandboxArgs) -> Result<i32, Error> {
     let mut config = sandbox::SandboxConfig {
         listen: args.listen,
@@ -911,7 +949,11 @@ fn serve_sandbox(args: &SandboxArgs) -> Result<i32, Error> {
     rt.block_on(async {
         let running = sandbox::start(config).await.map_err(start_error)?;
         write_output(None, &format!("sandbox listening on {}\n", running.url()))?;
-        let _ = tokio::signal::ctrl_c().await;
+        let mut term = terminate_signal();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = next_terminate(&mut term) => {}
+        }
         running.shutdown().await;
         Ok(EXIT_OK)
     })
