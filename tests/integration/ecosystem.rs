@@ -180,3 +180,202 @@ fn a_closed_pipe_exits_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.code(), Some(0), "{stderr}");
 }
+
+/// Every example runbook starts with the yaml-language-server modeline, so an editor offers
+/// the schema's hover help and completion on it.
+#[test]
+fn every_example_runbook_starts_with_the_schema_modeline() {
+    let names = crate::plan::example_runbooks();
+    assert!(names.len() >= 9, "{names:?}");
+    for name in names {
+        let text = std::fs::read_to_string(repo().join("runbooks").join(&name)).unwrap();
+        assert_eq!(
+            text.lines().next(),
+            Some("# yaml-language-server: $schema=../schemas/runbook.schema.json"),
+            "runbooks/{name}"
+        );
+    }
+}
+
+/// A one-step runbook on web-01, with `region` when given.
+fn where_runbook(dir: &Dir, region: Option<&str>) -> std::path::PathBuf {
+    let region = region.map_or_else(String::new, |r| format!("region: {r}\n"));
+    dir.write(
+        "where.yaml",
+        &format!(
+            "name: where\n{region}targets: {{instances: [i-sandbox0000000000001]}}\nsteps:\n  - name: a\n    script: echo a\n"
+        ),
+    )
+}
+
+/// The region is `--region`, else the runbook's, else the profile's, else
+/// `ALIBABA_CLOUD_REGION_ID` (README "Credentials and endpoints"); the JSON report says which
+/// one the calls used.
+#[test]
+fn region_comes_from_the_flag_the_runbook_the_profile_then_the_environment() {
+    let sandbox = Sandbox::start();
+    let home = Dir::new();
+    home.write(
+        ".aliyun/config.json",
+        r#"{"current": "sh", "profiles": [
+  {"name": "sh", "mode": "AK", "access_key_id": "sandbox", "access_key_secret": "sandbox-secret", "region_id": "cn-shanghai"},
+  {"name": "none", "mode": "AK", "access_key_id": "sandbox", "access_key_secret": "sandbox-secret"}
+]}"#,
+    );
+    let work = Dir::new();
+    let with_region = where_runbook(&work, Some("cn-beijing"));
+    let without = work.write(
+        "plain/where.yaml",
+        &std::fs::read_to_string(where_runbook(&Dir::new(), None)).unwrap(),
+    );
+    let region = |file: &std::path::Path, args: &[&str]| {
+        let out = run(bin()
+            .current_dir(work.path())
+            .env("HOME", home.path())
+            .env("ECS_RUNBOOK_ENDPOINT", &sandbox.url)
+            .env("ALIBABA_CLOUD_REGION_ID", "cn-shenzhen")
+            .args(["run", "--yes", "--format", "json"])
+            .args(args)
+            .arg(file));
+        let report: serde_json::Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr));
+        report["region"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        region(&with_region, &["--region", "cn-hangzhou"]),
+        "cn-hangzhou"
+    );
+    assert_eq!(region(&with_region, &[]), "cn-beijing");
+    assert_eq!(region(&without, &[]), "cn-shanghai");
+    assert_eq!(region(&without, &["--profile", "none"]), "cn-shenzhen");
+    // With none of them, the error names every place it looked.
+    let out = run(bin()
+        .current_dir(work.path())
+        .env("HOME", home.path())
+        .env("ECS_RUNBOOK_ENDPOINT", &sandbox.url)
+        .args(["run", "--yes", "--profile", "none"])
+        .arg(&without));
+    out.code(2);
+    for place in [
+        "--region",
+        "runbook's `region`",
+        "profile's region",
+        "ALIBABA_CLOUD_REGION_ID",
+    ] {
+        assert!(out.stderr.contains(place), "{place}: {}", out.stderr);
+    }
+}
+
+/// `--endpoint` is where every call goes, over `ECS_RUNBOOK_ENDPOINT`, and the report says so.
+#[test]
+fn the_endpoint_flag_is_where_the_calls_go() {
+    let sandbox = Sandbox::start();
+    let work = Dir::new();
+    let file = where_runbook(&work, Some("cn-hangzhou"));
+    let out = run(sandbox
+        .bin()
+        .current_dir(work.path())
+        .env("ECS_RUNBOOK_ENDPOINT", "http://127.0.0.1:9")
+        .args([
+            "run",
+            "--yes",
+            "--format",
+            "json",
+            "--endpoint",
+            &format!("{}/", sandbox.url),
+        ])
+        .arg(&file));
+    out.code(0);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["endpoint"], sandbox.url.as_str());
+    assert_eq!(report["sandbox"], false);
+    assert_eq!(sandbox.calls("CreateCommand"), 1);
+    assert_eq!(sandbox.calls("InvokeCommand"), 1);
+}
+
+/// A VPC endpoint is used as given: through an HTTPS proxy the client asks for a tunnel to
+/// `ecs-vpc.cn-hangzhou.aliyuncs.com:443`, never to the public `ecs.` host. (The proxy refuses
+/// the tunnel, so the command ends with a network error, exit 3, after its retries.)
+#[test]
+fn a_vpc_endpoint_is_used_as_given() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::thread::spawn(move || {
+        use std::io::{BufRead as _, Write as _};
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(&stream)
+            .read_line(&mut first)
+            .unwrap();
+        let _ = stream.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        first
+    });
+    let out = run(bin()
+        .current_dir(repo())
+        .env("HTTPS_PROXY", &proxy)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "vpc-secret")
+        .args([
+            "plan",
+            "--endpoint",
+            "https://ecs-vpc.cn-hangzhou.aliyuncs.com",
+            "runbooks/echo-123.yaml",
+        ]));
+    out.code(3);
+    assert_eq!(
+        seen.join().unwrap().trim(),
+        "CONNECT ecs-vpc.cn-hangzhou.aliyuncs.com:443 HTTP/1.1"
+    );
+    assert!(!out.stderr.contains("vpc-secret"), "{}", out.stderr);
+}
+
+/// Flags that cannot work are usage errors (exit 2) that say why and what to write, before
+/// any call.
+#[test]
+fn flags_that_cannot_work_are_usage_errors() {
+    let sandbox = Sandbox::start();
+    for (args, message, help) in [
+        (
+            &["run", "--sandbox", "--max-parallel", "0"][..],
+            "`--max-parallel 0` would never start a step",
+            "`--max-parallel 1`",
+        ),
+        (
+            &["run", "--sandbox", "--endpoint", "http://127.0.0.1:9"][..],
+            "`--sandbox` and `--endpoint` both say where calls go",
+            "not both",
+        ),
+        (
+            &["plan", "--endpoint", "ecs-vpc.cn-hangzhou.aliyuncs.com"][..],
+            "`--endpoint ecs-vpc.cn-hangzhou.aliyuncs.com` has no scheme",
+            "write `https://ecs-vpc.cn-hangzhou.aliyuncs.com`",
+        ),
+        (
+            &["run", "--yes", "--endpoint", "https://ecs.aliyuncs.com/v1"][..],
+            "is not a scheme and a host",
+            "https://ecs-vpc.cn-hangzhou.aliyuncs.com",
+        ),
+    ] {
+        let out = run(sandbox
+            .bin()
+            .current_dir(repo())
+            .args(args)
+            .arg("runbooks/echo-123.yaml"));
+        out.code(2);
+        assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(help), "{args:?}: {}", out.stderr);
+    }
+    let out = run(sandbox
+        .bin()
+        .current_dir(repo())
+        .env("ECS_RUNBOOK_ENDPOINT", "127.0.0.1:8080")
+        .args(["plan", "runbooks/echo-123.yaml"]));
+    out.code(2);
+    assert!(
+        out.stderr
+            .contains("`ECS_RUNBOOK_ENDPOINT=127.0.0.1:8080` has no scheme"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sandbox.total_calls(), 0);
+}
