@@ -379,3 +379,205 @@ fn flags_that_cannot_work_are_usage_errors() {
     );
     assert_eq!(sandbox.total_calls(), 0);
 }
+
+/// Parses a command's stdout as one JSON document.
+#[track_caller]
+fn json_stdout(out: &crate::harness::Run) -> serde_json::Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}\n--- stderr\n{}",
+            out.stdout, out.stderr
+        )
+    })
+}
+
+/// `--format json` on every command that prints results: stdout is one JSON document of the
+/// shape the README gives, and progress stays on stderr.
+#[test]
+fn every_command_that_prints_results_prints_json() {
+    let sandbox = Sandbox::start();
+    let work = Dir::new();
+    let failing = work.write(
+        "failing.yaml",
+        "name: failing\nregion: cn-hangzhou\ntargets: {tags: {role: web}}\nsteps:\n  - name: flaky\n    script: echo trying; exit 3\n",
+    );
+    let weekly = repo().join("runbooks/weekly-archive-cleanup.yaml");
+    let cmd = |args: &[&str]| {
+        let mut cmd = sandbox.bin();
+        cmd.current_dir(work.path())
+            .env("ECS_RUNBOOK_NOW", "2026-01-05T00:00:00Z")
+            .args(args);
+        run(&mut cmd)
+    };
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+
+    let out = cmd(&["validate", "--format", "json", &path(&weekly)]);
+    out.code(0);
+    assert_eq!(json_stdout(&out)["errors"], 0);
+    let out = cmd(&["plan", "--format", "json", &path(&failing)]);
+    out.code(0);
+    assert_eq!(json_stdout(&out)["steps"][0]["name"], "flaky");
+    let out = cmd(&["schedule", "preview", "--format", "json", "rate(5m)"]);
+    out.code(0);
+    assert!(json_stdout(&out)["times"].is_array());
+    let out = cmd(&["schema"]);
+    out.code(0);
+    assert!(json_stdout(&out)["properties"]["steps"].is_object());
+
+    // `run`: the JSON report on stdout, the progress lines on stderr.
+    let out = cmd(&["run", "--yes", "--format", "json", &path(&failing)]);
+    out.code(1);
+    let report = json_stdout(&out);
+    assert_eq!(report["outcome"], "failed");
+    assert_eq!(report["steps"][0]["tally"]["failed"], 2);
+    assert!(
+        out.stderr.contains("[flaky] starting on 2 instances"),
+        "{}",
+        out.stderr
+    );
+    let run_id = report["run_id"].as_str().unwrap().to_owned();
+    // `resume`: the same report, marked resumed.
+    let out = cmd(&[
+        "resume",
+        "--yes",
+        "--retry-failed",
+        "--format",
+        "json",
+        &run_id,
+    ]);
+    out.code(1);
+    let report = json_stdout(&out);
+    assert_eq!(report["resumed"], true);
+    assert_eq!(report["run_id"], run_id.as_str());
+
+    // `run` of a scheduled runbook: the Timed invocation it created.
+    let out = cmd(&["run", "--yes", "--format", "json", &path(&weekly)]);
+    out.code(0);
+    let created = json_stdout(&out);
+    assert_eq!(created["set"], "default");
+    assert_eq!(created["changes"][0]["change"], "create");
+    assert!(created["changes"][0]["created"]["command_id"].is_string());
+    // `schedule apply` without and with `--yes`: the diff, then what it did.
+    let other = work.write(
+        "sched/nightly.yaml",
+        &std::fs::read_to_string(repo().join("runbooks/nightly-backup.yaml")).unwrap(),
+    );
+    let dir = path(other.parent().unwrap());
+    let out = cmd(&["schedule", "apply", "--format", "json", &dir]);
+    out.code(0);
+    let diff = json_stdout(&out);
+    assert_eq!(diff["applied"], false);
+    let changes: Vec<(&str, &str)> = diff["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["change"].as_str().unwrap(), c["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("create", "nightly-backup"),
+            ("remove", "weekly-archive-cleanup")
+        ]
+    );
+    let out = cmd(&["schedule", "apply", "--yes", "--format", "json", &dir]);
+    out.code(0);
+    assert_eq!(json_stdout(&out)["applied"], true);
+    // `schedule list` and `schedule remove`.
+    let out = cmd(&[
+        "schedule",
+        "list",
+        "--region",
+        "cn-hangzhou",
+        "--format",
+        "json",
+    ]);
+    out.code(0);
+    let list = json_stdout(&out);
+    assert_eq!(list["schedules"].as_array().unwrap().len(), 1, "{list:#}");
+    assert_eq!(list["schedules"][0]["name"], "nightly-backup");
+    for (yes, removed) in [(&[][..], false), (&["--yes"][..], true)] {
+        let mut args = vec![
+            "schedule",
+            "remove",
+            "nightly-backup",
+            "--region",
+            "cn-hangzhou",
+        ];
+        args.extend_from_slice(yes);
+        args.extend(["--format", "json"]);
+        let out = cmd(&args);
+        out.code(0);
+        let doc = json_stdout(&out);
+        assert_eq!(doc["removed"], removed, "{doc:#}");
+        assert_eq!(doc["invoke_ids"].as_array().unwrap().len(), 1);
+    }
+}
+
+/// `NO_COLOR`, and output that is not a terminal, give plain text: no ANSI escape anywhere,
+/// diagnostics, help, logs, progress and results included.
+#[test]
+fn no_colour_with_no_color_or_through_a_pipe() {
+    let sandbox = Sandbox::start();
+    let work = Dir::new();
+    let broken = work.write("broken.yaml", "name: Broken\nsteps:\n  - nme: a\n");
+    for no_color in [true, false] {
+        let cmd = |args: &[&str]| {
+            let mut cmd = sandbox.bin();
+            cmd.current_dir(work.path()).args(args);
+            if !no_color {
+                cmd.env_remove("NO_COLOR").env("TERM", "xterm-256color");
+            }
+            run(&mut cmd)
+        };
+        let echo = repo().join("runbooks/echo-123.yaml");
+        let echo = echo.to_str().unwrap();
+        for out in [
+            cmd(&["validate", broken.to_str().unwrap()]),
+            cmd(&["plan", echo]),
+            cmd(&["-v", "run", "--yes", echo]),
+            cmd(&["schedule", "preview", "0 0 9 ? * 1"]),
+            cmd(&["run", "--help"]),
+            cmd(&["plan", "--format", "yaml", echo]),
+        ] {
+            for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+                assert!(
+                    !text.contains('\u{1b}'),
+                    "NO_COLOR {no_color}: ANSI escape in {stream}:\n{text}"
+                );
+            }
+        }
+    }
+}
+
+/// `RUST_LOG` gives the same logs as `-v` / `-vv` (and replaces them), redacted the same way.
+#[test]
+fn rust_log_works_like_verbose() {
+    let sandbox = Sandbox::start();
+    let work = Dir::new();
+    let echo = repo().join("runbooks/echo-123.yaml");
+    let logs = |rust_log: &str, verbose: &[&str]| {
+        let out = run(sandbox
+            .bin()
+            .current_dir(work.path())
+            .env("RUST_LOG", rust_log)
+            .args(verbose)
+            .args(["run", "--yes"])
+            .arg(&echo));
+        out.code(0);
+        out.stderr
+    };
+    let debug = logs("ecs_runbook=debug", &[]);
+    assert!(
+        debug.contains("api call action=\"CreateCommand\" status=200"),
+        "{debug}"
+    );
+    assert!(debug.contains("request_id="), "{debug}");
+    assert!(!debug.contains("Signature=<redacted>"), "{debug}");
+    let trace = logs("ecs_runbook=trace", &[]);
+    assert!(trace.contains("Signature=<redacted>"), "{trace}");
+    assert!(!trace.contains("sandbox-secret"), "{trace}");
+    // `RUST_LOG` wins over `-vv`.
+    let quiet = logs("warn", &["-vv"]);
+    assert!(!quiet.contains("api call"), "{quiet}");
+}
