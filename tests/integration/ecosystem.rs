@@ -391,8 +391,22 @@ fn json_stdout(out: &crate::harness::Run) -> serde_json::Value {
     })
 }
 
+/// Runs the binary against `sandbox` in `work`, the clock pinned.
+fn in_work(sandbox: &Sandbox, work: &Dir, args: &[&str]) -> crate::harness::Run {
+    run(sandbox
+        .bin()
+        .current_dir(work.path())
+        .env("ECS_RUNBOOK_NOW", "2026-01-05T00:00:00Z")
+        .args(args))
+}
+
+fn path_arg(path: &std::path::Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
 /// `--format json` on every command that prints results: stdout is one JSON document of the
-/// shape the README gives, and progress stays on stderr.
+/// shape the README gives, and progress stays on stderr. The `schedule` commands are in
+/// `schedule_commands_print_json`.
 #[test]
 fn every_command_that_prints_results_prints_json() {
     let sandbox = Sandbox::start();
@@ -402,19 +416,12 @@ fn every_command_that_prints_results_prints_json() {
         "name: failing\nregion: cn-hangzhou\ntargets: {tags: {role: web}}\nsteps:\n  - name: flaky\n    script: echo trying; exit 3\n",
     );
     let weekly = repo().join("runbooks/weekly-archive-cleanup.yaml");
-    let cmd = |args: &[&str]| {
-        let mut cmd = sandbox.bin();
-        cmd.current_dir(work.path())
-            .env("ECS_RUNBOOK_NOW", "2026-01-05T00:00:00Z")
-            .args(args);
-        run(&mut cmd)
-    };
-    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let cmd = |args: &[&str]| in_work(&sandbox, &work, args);
 
-    let out = cmd(&["validate", "--format", "json", &path(&weekly)]);
+    let out = cmd(&["validate", "--format", "json", path_arg(&weekly)]);
     out.code(0);
     assert_eq!(json_stdout(&out)["errors"], 0);
-    let out = cmd(&["plan", "--format", "json", &path(&failing)]);
+    let out = cmd(&["plan", "--format", "json", path_arg(&failing)]);
     out.code(0);
     assert_eq!(json_stdout(&out)["steps"][0]["name"], "flaky");
     let out = cmd(&["schedule", "preview", "--format", "json", "rate(5m)"]);
@@ -425,7 +432,7 @@ fn every_command_that_prints_results_prints_json() {
     assert!(json_stdout(&out)["properties"]["steps"].is_object());
 
     // `run`: the JSON report on stdout, the progress lines on stderr.
-    let out = cmd(&["run", "--yes", "--format", "json", &path(&failing)]);
+    let out = cmd(&["run", "--yes", "--format", "json", path_arg(&failing)]);
     out.code(1);
     let report = json_stdout(&out);
     assert_eq!(report["outcome"], "failed");
@@ -449,9 +456,18 @@ fn every_command_that_prints_results_prints_json() {
     let report = json_stdout(&out);
     assert_eq!(report["resumed"], true);
     assert_eq!(report["run_id"], run_id.as_str());
+}
 
+/// `--format json` on `run` of a scheduled runbook and on `schedule apply`, `list` and
+/// `remove`.
+#[test]
+fn schedule_commands_print_json() {
+    let sandbox = Sandbox::start();
+    let work = Dir::new();
+    let weekly = repo().join("runbooks/weekly-archive-cleanup.yaml");
+    let cmd = |args: &[&str]| in_work(&sandbox, &work, args);
     // `run` of a scheduled runbook: the Timed invocation it created.
-    let out = cmd(&["run", "--yes", "--format", "json", &path(&weekly)]);
+    let out = cmd(&["run", "--yes", "--format", "json", path_arg(&weekly)]);
     out.code(0);
     let created = json_stdout(&out);
     assert_eq!(created["set"], "default");
@@ -462,8 +478,8 @@ fn every_command_that_prints_results_prints_json() {
         "sched/nightly.yaml",
         &std::fs::read_to_string(repo().join("runbooks/nightly-backup.yaml")).unwrap(),
     );
-    let dir = path(other.parent().unwrap());
-    let out = cmd(&["schedule", "apply", "--format", "json", &dir]);
+    let dir = path_arg(other.parent().unwrap());
+    let out = cmd(&["schedule", "apply", "--format", "json", dir]);
     out.code(0);
     let diff = json_stdout(&out);
     assert_eq!(diff["applied"], false);
@@ -480,7 +496,7 @@ fn every_command_that_prints_results_prints_json() {
             ("remove", "weekly-archive-cleanup")
         ]
     );
-    let out = cmd(&["schedule", "apply", "--yes", "--format", "json", &dir]);
+    let out = cmd(&["schedule", "apply", "--yes", "--format", "json", dir]);
     out.code(0);
     assert_eq!(json_stdout(&out)["applied"], true);
     // `schedule list` and `schedule remove`.
