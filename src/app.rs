@@ -267,6 +267,15 @@ fn plan_format(format: PlanFormat) -> Format {
 }
 
 fn plan(args: &PlanArgs) -> Result<i32, Error> {
+    if args.offline && args.target.endpoint.is_some() {
+        return Err(Error::usage(
+            "`--offline` makes no call, so `--endpoint` would not be used",
+            Some(
+                "drop `--endpoint` to plan offline, or `--offline` to check the targets there"
+                    .to_owned(),
+            ),
+        ));
+    }
     let runbook = load(&args.file, &args.vars)?;
     let inventory = if args.offline {
         None

@@ -351,6 +351,11 @@ fn flags_that_cannot_work_are_usage_errors() {
             "write `https://ecs-vpc.cn-hangzhou.aliyuncs.com`",
         ),
         (
+            &["plan", "--offline", "--endpoint", "http://127.0.0.1:9"][..],
+            "`--offline` makes no call, so `--endpoint` would not be used",
+            "drop `--endpoint`",
+        ),
+        (
             &["run", "--yes", "--endpoint", "https://ecs.aliyuncs.com/v1"][..],
             "is not a scheme and a host",
             "https://ecs-vpc.cn-hangzhou.aliyuncs.com",
