@@ -16,12 +16,13 @@ use tokio::sync::{mpsc, watch};
 use clap::CommandFactory as _;
 
 use crate::cli::{
-    Cli, Command, DiagnosticsFormat, PlanArgs, PlanFormat, ReportArgs, ResumeArgs, RunArgs,
-    SandboxArgs, Shell, Signature, TargetArgs, ValidateArgs, VarArgs,
+    Cli, Command, OutputFormat, PlanArgs, PlanFormat, ReportArgs, ResumeArgs, RunArgs, SandboxArgs,
+    Shell, Signature, TargetArgs, ValidateArgs, VarArgs,
 };
 use crate::cloud::credential::Credential;
 use crate::cloud::id::RegionId;
 use crate::cloud::profile;
+use crate::cloud::transport::ENV_ENDPOINT;
 use crate::cloud::{Client, ClientBuilder, SignatureVersion};
 use crate::error::{EXIT_INVALID_INPUT, EXIT_OK, Error};
 use crate::exec::journal::{Journal, Replay, RunDir};
@@ -186,21 +187,21 @@ fn validate(args: &ValidateArgs) -> Result<i32, Error> {
             failed += 1;
         }
         match args.format {
-            DiagnosticsFormat::Text => match &problems {
+            OutputFormat::Text => match &problems {
                 None => write_output(None, &format!("ok {}\n", file.display()))?,
                 Some(all) => {
                     let _ = writeln!(stderr.lock(), "{}", render_diagnostic(all));
                     write_output(None, &format!("error {}\n", file.display()))?;
                 }
             },
-            DiagnosticsFormat::Json => reports.push(serde_json::json!({
+            OutputFormat::Json => reports.push(serde_json::json!({
                 "path": file.display().to_string(),
                 "ok": problems.is_none(),
                 "diagnostics": problems.map_or_else(|| serde_json::json!([]), |all| all.to_json()),
             })),
         }
     }
-    if args.format == DiagnosticsFormat::Json {
+    if args.format == OutputFormat::Json {
         let doc = serde_json::json!({"files": reports, "errors": failed});
         let mut text = serde_json::to_string_pretty(&doc).expect("JSON serialises");
         text.push('\n');
@@ -266,6 +267,15 @@ fn plan_format(format: PlanFormat) -> Format {
 }
 
 fn plan(args: &PlanArgs) -> Result<i32, Error> {
+    if args.offline && args.target.endpoint.is_some() {
+        return Err(Error::usage(
+            "`--offline` makes no call, so `--endpoint` would not be used",
+            Some(
+                "drop `--endpoint` to plan offline, or `--offline` to check the targets there"
+                    .to_owned(),
+            ),
+        ));
+    }
     let runbook = load(&args.file, &args.vars)?;
     let inventory = if args.offline {
         None
@@ -319,6 +329,7 @@ impl Target {
             .clone()
             .map(RegionId::new)
             .or_else(|| runbook_region.cloned());
+        let endpoint = endpoint(args)?;
         if args.sandbox {
             let mut config = sandbox::SandboxConfig::default();
             if let Some(path) = &args.fleet {
@@ -353,8 +364,8 @@ impl Target {
         };
         let mut builder = ClientBuilder::new(region, resolved.credential)
             .signature(signature_version(args.signature));
-        if let Some(endpoint) = &args.endpoint {
-            builder = builder.endpoint(endpoint.clone());
+        if let Some(endpoint) = endpoint {
+            builder = builder.endpoint(endpoint);
         }
         Ok(Self {
             client: builder.build(),
@@ -367,6 +378,60 @@ impl Target {
             sandbox.shutdown().await;
         }
     }
+}
+
+/// The endpoint calls go to: `--endpoint`, else [`ENV_ENDPOINT`], else none (the regional
+/// one). `--sandbox` with `--endpoint` is refused; with only the environment variable set the
+/// sandbox wins, as `plan --offline` ignores it.
+fn endpoint(args: &TargetArgs) -> Result<Option<String>, Error> {
+    let (text, source) = match &args.endpoint {
+        Some(_) if args.sandbox => {
+            return Err(Error::usage(
+                "`--sandbox` and `--endpoint` both say where calls go",
+                Some(
+                    "pass `--sandbox` to start one in this process, or `--endpoint URL` for a running `ecs-runbook sandbox` or the cloud, not both"
+                        .to_owned(),
+                ),
+            ));
+        }
+        Some(flag) => (flag.clone(), "--endpoint "),
+        None if args.sandbox => return Ok(None),
+        None => match std::env::var(ENV_ENDPOINT) {
+            Ok(text) if !text.is_empty() => (text, "ECS_RUNBOOK_ENDPOINT="),
+            _ => return Ok(None),
+        },
+    };
+    check_endpoint(&text)
+        .map(|url| Some(url.to_owned()))
+        .map_err(|(problem, help)| Error::usage(format!("`{source}{text}` {problem}"), Some(help)))
+}
+
+/// An endpoint is `http://` or `https://`, a host and an optional port, and an optional final
+/// `/` (dropped); no path, query or spaces. Returns the URL to use, or the problem and a fix.
+pub(crate) fn check_endpoint(text: &str) -> Result<&str, (String, String)> {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        let host = text.strip_suffix('/').unwrap_or(text);
+        return Err((
+            "has no scheme".to_owned(),
+            format!("write `https://{host}`"),
+        ));
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    let url = &text[..scheme.len() + 3 + authority.len()];
+    if scheme != "https" && scheme != "http" {
+        return Err((
+            format!("has the scheme `{scheme}`, not `https` or `http`"),
+            format!("write `https://{authority}`"),
+        ));
+    }
+    if authority.is_empty() || authority.contains(['/', '?', '#', ' ', '@']) {
+        return Err((
+            "is not a scheme and a host (with an optional port) alone".to_owned(),
+            "for example `https://ecs-vpc.cn-hangzhou.aliyuncs.com` or `http://127.0.0.1:8080`"
+                .to_owned(),
+        ));
+    }
+    Ok(url)
 }
 
 fn signature_version(signature: Signature) -> SignatureVersion {
@@ -533,8 +598,14 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
     // Template errors, and a schedule `run` cannot create, are input errors: report them
     // before starting anything.
     schedule::check_run(runbook.as_ref(), saved.as_ref(), args.once)?;
+    if args.max_parallel == 0 {
+        return Err(Error::usage(
+            "`--max-parallel 0` would never start a step",
+            Some("pass `--max-parallel 1` to run one step at a time".to_owned()),
+        ));
+    }
     let settings = RunSettings {
-        max_parallel: args.max_parallel.max(1),
+        max_parallel: args.max_parallel,
         keep_commands: args.keep_commands,
         timeout_grace_ms: u64::try_from(timeout_grace(&args.timeout_grace)?.as_millis())
             .unwrap_or(u64::MAX),
@@ -576,7 +647,7 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
         }
         let secrets = resolve_secrets(&plan, &runbook_dir(&plan))?;
         if plan.schedule.is_some() && !args.once {
-            return schedule::run_timed(target, &plan, &secrets).await;
+            return schedule::run_timed(target, &plan, &secrets, args.format).await;
         }
         let run_id = new_run_id();
         let run_dir = RunDir::create(&base, &run_id).map_err(|source| Error::Io {
@@ -598,6 +669,7 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
             resume: None,
             check_drift,
             reports: &args.reports,
+            format: args.format,
         })
         .await;
         target.shutdown().await;
@@ -721,6 +793,7 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
             args.target
                 .endpoint
                 .clone()
+                .or_else(|| std::env::var(ENV_ENDPOINT).ok().filter(|e| !e.is_empty()))
                 .unwrap_or_else(|| replay.started.endpoint.clone()),
         ),
         region: Some(
@@ -756,6 +829,7 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
             }),
             check_drift: true,
             reports: &args.reports,
+            format: args.format,
         })
         .await;
         target.shutdown().await;
@@ -763,8 +837,9 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
     })
 }
 
-/// Writes `report.json` into the run directory and the report files asked for.
-fn write_reports(e: &Execution<'_>, summary: &RunSummary, exit_code: i32) -> Result<(), Error> {
+/// Writes `report.json` into the run directory and the report files asked for; returns the
+/// JSON report.
+fn write_reports(e: &Execution<'_>, summary: &RunSummary, exit_code: i32) -> Result<String, Error> {
     let context = ReportContext {
         plan: e.plan,
         endpoint: e.target.client.endpoint(),
@@ -787,7 +862,7 @@ fn write_reports(e: &Execution<'_>, summary: &RunSummary, exit_code: i32) -> Res
     if let Some(path) = &e.reports.summary {
         write_file(path, &exec::report::markdown::render(e.plan, summary))?;
     }
-    Ok(())
+    Ok(report)
 }
 
 /// Everything `run` and `resume` share once the plan and its targets are known.
@@ -802,6 +877,8 @@ struct Execution<'a> {
     resume: Option<Resume<'a>>,
     check_drift: bool,
     reports: &'a ReportArgs,
+    /// How the results are printed on stdout: the human summary, or the JSON report.
+    format: OutputFormat,
 }
 
 /// Runs the plan with Ctrl-C handling and the reporters, writes the report files and the
@@ -885,11 +962,14 @@ async fn execute(mut e: Execution<'_>) -> Result<i32, Error> {
         Ok(code) => *code,
         Err(error) => error.exit_code(),
     };
-    write_reports(&e, &summary, exit_code)?;
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = exec::report::human::summary(&mut out, &summary);
-        let _ = out.flush();
+    let report = write_reports(&e, &summary, exit_code)?;
+    match e.format {
+        OutputFormat::Text => {
+            let mut out = std::io::stdout().lock();
+            let _ = exec::report::human::summary(&mut out, &summary);
+            let _ = out.flush();
+        }
+        OutputFormat::Json => write_output(None, &report)?,
     }
     if !summary.success && !summary.preflight_failed() && e.target.sandbox.is_none() {
         eprintln!(
@@ -957,4 +1037,39 @@ fn serve_sandbox(args: &SandboxArgs) -> Result<i32, Error> {
         running.shutdown().await;
         Ok(EXIT_OK)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_endpoint;
+
+    #[test]
+    fn endpoints_need_a_scheme_and_a_host_only() {
+        for (text, expected) in [
+            (
+                "https://ecs-vpc.cn-hangzhou.aliyuncs.com",
+                Ok("https://ecs-vpc.cn-hangzhou.aliyuncs.com"),
+            ),
+            ("http://127.0.0.1:8080/", Ok("http://127.0.0.1:8080")),
+            ("ecs-vpc.cn-hangzhou.aliyuncs.com", Err("has no scheme")),
+            (
+                "ftp://ecs.aliyuncs.com",
+                Err("has the scheme `ftp`, not `https` or `http`"),
+            ),
+            (
+                "https://",
+                Err("is not a scheme and a host (with an optional port) alone"),
+            ),
+            (
+                "https://ecs.aliyuncs.com/v1",
+                Err("is not a scheme and a host (with an optional port) alone"),
+            ),
+        ] {
+            assert_eq!(
+                check_endpoint(text).map_err(|(problem, _)| problem),
+                expected.map_err(str::to_owned),
+                "{text}"
+            );
+        }
+    }
 }

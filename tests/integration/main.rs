@@ -1,6 +1,7 @@
 //! The single integration-test binary: every module runs the real `ecs-runbook` binary.
 
 mod cases;
+mod cookbook;
 mod corpus;
 mod ecosystem;
 mod errors;
