@@ -472,6 +472,12 @@ fn transport_error(action: &'static str, error: &reqwest::Error) -> CallError {
     } else {
         // Walk the source chain: reqwest's own message is only "error sending request".
         let mut detail = error.to_string();
+        // reqwest names the URL, whose query holds the AccessKeyId, the signature and every
+        // parameter: show only where the request went.
+        if let Some(url) = error.url() {
+            let origin = url.origin().ascii_serialization();
+            detail = detail.replace(url.as_str(), &origin);
+        }
         let mut source = std::error::Error::source(error);
         while let Some(s) = source {
             detail.push_str(": ");
