@@ -7,6 +7,7 @@
 
 mod schedule;
 
+use std::collections::HashSet;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -136,12 +137,22 @@ fn start_error(error: sandbox::StartError) -> Error {
 
 /// Every `.yaml` / `.yml` file under `paths`, in sorted order.
 fn runbook_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
-        let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+    /// Walks `dir`, following symbolic links but entering each real directory once, so a
+    /// link loop or two links to one folder neither hang nor repeat.
+    fn walk(
+        dir: &Path,
+        seen_dirs: &mut HashSet<PathBuf>,
+        out: &mut Vec<PathBuf>,
+    ) -> Result<(), Error> {
+        let io = |source| Error::Io {
             action: "read",
             path: dir.to_owned(),
             source,
-        })?;
+        };
+        if !seen_dirs.insert(std::fs::canonicalize(dir).map_err(io)?) {
+            return Ok(());
+        }
+        let entries = std::fs::read_dir(dir).map_err(io)?;
         let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
         for path in paths {
@@ -153,7 +164,7 @@ fn runbook_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
                 continue;
             }
             if path.is_dir() {
-                walk(&path, out)?;
+                walk(&path, seen_dirs, out)?;
             } else if path
                 .extension()
                 .and_then(|e| e.to_str())
@@ -165,13 +176,34 @@ fn runbook_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
         Ok(())
     }
     let mut out = Vec::new();
+    let mut seen_dirs = HashSet::new();
     for path in paths {
         if path.is_dir() {
-            walk(path, &mut out)?;
+            if std::fs::canonicalize(path).is_ok_and(|c| seen_dirs.contains(&c)) {
+                continue;
+            }
+            let before = out.len();
+            walk(path, &mut seen_dirs, &mut out)?;
+            if out.len() == before {
+                return Err(Error::usage(
+                    format!(
+                        "no runbook (`*.yaml` or `*.yml`) under `{}`",
+                        path.display()
+                    ),
+                    Some(
+                        "give runbook files or folders that hold some (hidden folders are \
+                         skipped); a folder without runbooks is most likely a wrong path"
+                            .to_owned(),
+                    ),
+                ));
+            }
         } else {
             out.push(path.clone());
         }
     }
+    // The same file reached twice (two links, or a file and its folder) is checked once.
+    let mut seen_files = HashSet::new();
+    out.retain(|p| seen_files.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(out)
 }
 
