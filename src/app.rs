@@ -136,7 +136,9 @@ fn start_error(error: sandbox::StartError) -> Error {
 }
 
 /// Every `.yaml` / `.yml` file under `paths`, in sorted order.
-fn runbook_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+/// The runbook files of `paths` (folders searched recursively). With `empty_is_error`, a
+/// folder holding none is a usage error; `schedule apply` allows it (every schedule removed).
+fn runbook_files(paths: &[PathBuf], empty_is_error: bool) -> Result<Vec<PathBuf>, Error> {
     /// Walks `dir`, following symbolic links but entering each real directory once, so a
     /// link loop or two links to one folder neither hang nor repeat.
     fn walk(
@@ -184,7 +186,7 @@ fn runbook_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
             }
             let before = out.len();
             walk(path, &mut seen_dirs, &mut out)?;
-            if out.len() == before {
+            if empty_is_error && out.len() == before {
                 return Err(Error::usage(
                     format!(
                         "no runbook (`*.yaml` or `*.yml`) under `{}`",
@@ -208,7 +210,7 @@ fn runbook_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 }
 
 fn validate(args: &ValidateArgs) -> Result<i32, Error> {
-    let files = runbook_files(&args.paths)?;
+    let files = runbook_files(&args.paths, true)?;
     let mut failed = 0;
     let mut reports = Vec::new();
     let stderr = std::io::stderr();

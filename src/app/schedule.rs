@@ -288,7 +288,7 @@ async fn create_timed(
 /// The scheduled runbooks under `paths`, loaded; every file must load.
 fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Runbook>, Error> {
     let mut out = Vec::new();
-    for file in runbook_files(paths)? {
+    for file in runbook_files(paths, false)? {
         out.push(runbook::load(&file)?);
     }
     Ok(out)
