@@ -4,6 +4,7 @@ mod cases;
 mod corpus;
 mod ecosystem;
 mod errors;
+mod faults;
 mod hardening;
 mod harness;
 mod plan;
