@@ -2,6 +2,7 @@
 
 mod cases;
 mod corpus;
+mod crashes;
 mod ecosystem;
 mod errors;
 mod faults;
