@@ -229,4 +229,12 @@ fn check_exactly_once(sandbox: &Sandbox, name: &str, dir: &std::path::Path) {
         steps.iter().all(|s| s["status"] == "succeeded"),
         "{name}: {steps:?}"
     );
+    // No output lost: steps finished by a killed process keep theirs too.
+    for step in steps {
+        let instances = step["instances"].as_array().unwrap();
+        assert_eq!(instances.len(), INSTANCES, "{name}: {}", step["name"]);
+        for inst in instances {
+            assert_eq!(inst["output"], "done\n", "{name}: {} {inst}", step["name"]);
+        }
+    }
 }

@@ -12,6 +12,7 @@ mod plan;
 mod run;
 mod saved;
 mod schedule;
+mod secrets;
 mod signals;
 mod templates;
 mod validate;
