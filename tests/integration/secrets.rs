@@ -244,7 +244,19 @@ fn no_secret_reaches_any_artefact_in_any_form() {
     let secret_file = dir.write("fancy.txt", &format!("{FANCY}\n"));
     dir.write("secrets.yaml", RUNBOOK);
     dir.write("nightly.yaml", SCHEDULED);
-    let sandbox = Sandbox::start();
+    // Dropped connections and errors on the writes put transport and API errors into the
+    // logs too.
+    let sandbox = Sandbox::with_fleet(
+        &dir,
+        "instances:
+  - id: i-sandbox0000000000001
+  - id: i-sandbox0000000000002
+faults:
+  actions:
+    - {action: CreateCommand, sequence: [drop_before, ok, drop_after, internal_error]}
+    - {action: InvokeCommand, sequence: [drop_after, ok, drop_before, unavailable]}
+",
+    );
     let mut scan = Scan::default();
 
     // The scan itself finds each form, so a clean result means something.
@@ -264,6 +276,10 @@ fn no_secret_reaches_any_artefact_in_any_form() {
     scan.files(dir.path(), &secret_file);
     scan.files(run_base.path(), &run_base.path().join("fancy.txt"));
     scan.covers_every_kind();
+    let faults = &sandbox.stats()["faults"];
+    for fault in ["CreateCommand:drop_after", "InvokeCommand:drop_before"] {
+        assert!(faults[fault].as_u64() >= Some(1), "{fault}: {faults}");
+    }
     eprintln!(
         "secret scan: {} artefacts, {} forms per secret",
         scan.artefacts.len(),
