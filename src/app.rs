@@ -1059,6 +1059,9 @@ fn serve_sandbox(args: &SandboxArgs) -> Result<i32, Error> {
     if let Some(path) = &args.fleet {
         config.fleet = sandbox::Fleet::load(path).map_err(fleet_error)?;
     }
+    if let Some(seed) = args.seed {
+        config.fleet.faults.seed = seed;
+    }
     let rt = runtime();
     rt.block_on(async {
         let running = sandbox::start(config).await.map_err(start_error)?;

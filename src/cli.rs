@@ -398,4 +398,7 @@ pub struct SandboxArgs {
     /// Directory for the instances' files (default: a new temporary directory).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Seed of the injected faults, replacing the fleet file's `faults.seed`.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }

@@ -472,6 +472,18 @@ pub enum Kind {
         /// The secret variable.
         name: String,
     },
+    /// A step parameter whose value names a secret: parameter values are not templates.
+    #[error(
+        "{subject}: parameter `{parameter}` names secret `{name}`, but parameter values are sent as written"
+    )]
+    SecretParameter {
+        /// "step `patch`".
+        subject: String,
+        /// The parameter.
+        parameter: String,
+        /// The secret variable.
+        name: String,
+    },
     /// The private-use characters the renderer uses as markers.
     #[error("step `{step}`: the script contains U+E000 or U+E001")]
     ReservedCharacter {
@@ -547,6 +559,7 @@ impl Kind {
             Self::AmbiguousParameter { .. } => "template::ambiguous-parameter",
             Self::SecretTransformed { .. } => "template::secret-transformed",
             Self::SecretInline { .. } => "template::secret-inline",
+            Self::SecretParameter { .. } => "template::secret-parameter",
             Self::ReservedCharacter { .. } => "template::reserved-character",
         }
     }
@@ -660,6 +673,12 @@ impl Kind {
                  the call is sent"
                     .to_owned()
             }
+            Self::SecretParameter { name, .. } => format!(
+                "Cloud Assistant would get the text, not the secret, and keeps `Parameters` \
+                 readable through DescribeInvocations; use `{{{{ {name} }}}}` in the script \
+                 with `allow_inline: true` on `{name}`, or reference an encrypted parameter \
+                 ({{{{oos-secret:NAME}}}}) in the script"
+            ),
             Self::ReservedCharacter { .. } => {
                 "these private-use characters are reserved by the template engine; remove them"
                     .to_owned()

@@ -312,6 +312,11 @@ impl Spawned {
         }
     }
 
+    /// Whether the process has not ended yet.
+    pub(crate) fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Sends `signal`.
     pub(crate) fn signal(&self, signal: nix::sys::signal::Signal) {
         nix::sys::signal::kill(self.pid(), signal).expect("the process can be signalled");
