@@ -548,10 +548,29 @@ fn resolve_secrets(plan: &Plan, base: &Path) -> Result<SecretValues, Error> {
                 text.strip_suffix('\n').unwrap_or(&text).to_owned()
             }
         };
+        let length = value.chars().count();
+        if length < MIN_SECRET_CHARS {
+            // Never echo the value, not even its characters' classes.
+            return Err(Error::usage(
+                format!(
+                    "secret variable `{name}` is {} long: a secret that short cannot be masked in \
+                     instance output without masking ordinary text as well",
+                    crate::count::Count(length, "character")
+                ),
+                Some(format!(
+                    "use a secret of at least {MIN_SECRET_CHARS} characters, or make `{name}` a \
+                     plain variable if it is not secret"
+                )),
+            ));
+        }
         values.0.insert(name.clone(), value);
     }
     Ok(values)
 }
+
+/// The shortest secret value `run` accepts: output is masked by the value, and a shorter one
+/// would hide ordinary text (every `a` of the output for the secret `a`).
+const MIN_SECRET_CHARS: usize = 4;
 
 fn new_run_id() -> String {
     let now = chrono::Utc::now();

@@ -430,3 +430,46 @@ fn schedules(sandbox: &Sandbox, dir: &Dir, scan: &mut Scan) {
         scan.output(what, &out);
     }
 }
+
+/// A secret too short to mask (masking `ab` would hide every `ab` of ordinary output) is
+/// refused before anything is created, without echoing it.
+#[test]
+fn a_secret_too_short_to_mask_is_refused() {
+    let dir = Dir::new();
+    dir.write(
+        "short.yaml",
+        "version: 1
+name: short
+region: cn-hangzhou
+vars:
+  pin: {secret: true, env: RB_PIN}
+targets: {instances: [i-sandbox0000000000001]}
+steps:
+  - name: a
+    script: echo ok
+",
+    );
+    let sandbox = Sandbox::start();
+    let out = run(sandbox
+        .bin()
+        .current_dir(dir.path())
+        .env("RB_PIN", "Qz9")
+        .args(["run", "--yes", "short.yaml"]));
+    out.code(2);
+    assert!(
+        out.stderr.contains(
+            "secret variable `pin` is 3 characters long: a secret that short cannot be masked"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("at least 4 characters"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Qz9") && !out.stdout.contains("Qz9"));
+    for write in ["CreateCommand", "InvokeCommand"] {
+        assert_eq!(sandbox.calls(write), 0, "{write}");
+    }
+}
