@@ -63,7 +63,7 @@ fn bench() {
     let mut summary = String::new();
     let _ = writeln!(
         summary,
-        "{:>6} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9} {:>9} {:>8} {:>9} | {:>8} {:>9} {:>7} {:>7}",
+        "{:>6} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9} {:>8} {:>9} {:>8} {:>9} | {:>8} {:>9} {:>7} {:>7}",
         "N",
         "core",
         "minimum",
@@ -71,6 +71,7 @@ fn bench() {
         "polls",
         "wall s",
         "finish→ s",
+        "≤poll s",
         "cpu ms",
         "rss MB",
         "sbx cpu",
@@ -375,17 +376,39 @@ fn split(stats: &Stats) -> Split {
     }
 }
 
+/// The longest the client's poll interval can be `elapsed` after it started: polls come at
+/// least every `d/2` for the nominal delays `d` of [`PollConfig::default`], so by then it
+/// cannot have got past the delay this returns.
+fn interval_bound(elapsed: Duration) -> Duration {
+    let poll = PollConfig::default();
+    let mut nominal = poll.initial;
+    let mut passed = Duration::ZERO;
+    loop {
+        passed += nominal / 2;
+        if passed > elapsed || nominal >= poll.cap {
+            return nominal.min(poll.cap);
+        }
+        nominal = nominal.mul_f64(poll.factor).min(poll.cap);
+    }
+}
+
+/// Seconds from the last instance's end to the client's exit, and the bound on the poll
+/// interval in effect then.
+fn completion(o: &Outcome) -> (f64, f64) {
+    let last = o.stats.last_finish_unix_ms;
+    let end = o.measured.end_unix_ms;
+    let wall = u64::try_from(o.measured.wall.as_millis()).unwrap_or(0);
+    let start = end.saturating_sub(wall);
+    let bound = interval_bound(Duration::from_millis(last.saturating_sub(start)));
+    (
+        float(end.saturating_sub(last)) / 1000.0,
+        bound.as_secs_f64(),
+    )
+}
+
 /// A count as a float, for ratios (counts here stay far below 2³²).
 fn float(n: u64) -> f64 {
     f64::from(u32::try_from(n).unwrap_or(u32::MAX))
-}
-
-fn finish_to_done(o: &Outcome) -> f64 {
-    let last = o.stats.last_finish_unix_ms;
-    if last == 0 {
-        return f64::NAN;
-    }
-    float(o.measured.end_unix_ms.saturating_sub(last)) / 1000.0
 }
 
 fn detail(n: usize, ours: &Outcome, seed: Option<&Outcome>) -> String {
@@ -425,11 +448,12 @@ fn detail(n: usize, ours: &Outcome, seed: Option<&Outcome>) -> String {
     for (who, o) in std::iter::once(("ours", ours)).chain(seed.map(|s| ("seed", s))) {
         let _ = writeln!(
             out,
-            "{who}: exit {}, wall {:.2} s, last finish → done {:.2} s, client CPU {} ms, \
-             peak RSS {:.1} MB, sandbox CPU {} ms",
+            "{who}: exit {}, wall {:.2} s, last finish → done {:.2} s (poll interval then ≤ {:.2} s), \
+             client CPU {} ms, peak RSS {:.1} MB, sandbox CPU {} ms",
             o.measured.exit,
             o.measured.wall.as_secs_f64(),
-            finish_to_done(o),
+            completion(o).0,
+            completion(o).1,
             o.measured.cpu.as_millis(),
             float(o.measured.max_rss_kb) / 1024.0,
             o.sandbox_cpu.as_millis()
@@ -458,12 +482,13 @@ fn summary_row(n: usize, ours: &Outcome, seed: Option<&Outcome>) -> String {
         None => Default::default(),
     };
     format!(
-        "{n:>6} {:>7} {min:>7} {:>6.2} {:>7} {:>9.2} {:>9.2} {:>9} {:>8.1} {:>9} | {seed_calls:>8} {seed_wall:>9} {calls_ratio:>7} {wall_ratio:>7}",
+        "{n:>6} {:>7} {min:>7} {:>6.2} {:>7} {:>9.2} {:>9.2} {:>8.2} {:>9} {:>8.1} {:>9} | {seed_calls:>8} {seed_wall:>9} {calls_ratio:>7} {wall_ratio:>7}",
         s.core,
         float(s.core) / float(min),
         s.polls,
         ours.measured.wall.as_secs_f64(),
-        finish_to_done(ours),
+        completion(ours).0,
+        completion(ours).1,
         ours.measured.cpu.as_millis(),
         float(ours.measured.max_rss_kb) / 1024.0,
         ours.sandbox_cpu.as_millis(),

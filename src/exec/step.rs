@@ -971,6 +971,53 @@ mod tests {
     }
 
     #[test]
+    fn polls_start_fast_back_off_and_stop_at_the_cap() {
+        let poll = PollConfig {
+            seed: Some(7),
+            ..PollConfig::default()
+        };
+        let delays: Vec<Duration> = poll.delays().take(20).collect();
+        // Nominal 250 ms × 1.5ⁿ up to 5 s; each drawn from the upper half of its value.
+        let mut nominal = Duration::from_millis(250);
+        for (n, delay) in delays.iter().enumerate() {
+            assert!(
+                *delay >= nominal / 2 && *delay <= nominal,
+                "poll {n}: {delay:?} outside {nominal:?}"
+            );
+            nominal = nominal.mul_f64(1.5).min(Duration::from_secs(5));
+        }
+        assert!(delays[0] <= Duration::from_millis(250));
+        assert!(delays.iter().all(|d| *d <= Duration::from_secs(5)));
+        assert!(delays[19] >= Duration::from_millis(2500));
+        // Never one fixed sleep: the first ten delays are not all alike.
+        assert!(delays[..10].windows(2).any(|w| w[0] != w[1]));
+        // Seeded, so a test run repeats.
+        assert_eq!(delays, poll.delays().take(20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_poll_pattern_is_the_one_with_fewer_calls() {
+        // One open task: one call either way; stay with the task itself.
+        assert_eq!(PollPattern::choose(1, 0), PollPattern::PerInvocation);
+        // Three open tasks, all in the first page of the command's tasks.
+        assert_eq!(PollPattern::choose(3, 2), PollPattern::ByCommand);
+        // 100 open tasks (10,000 instances): two pages instead of 100 calls.
+        assert_eq!(PollPattern::choose(100, 99), PollPattern::ByCommand);
+        // Two open tasks behind 200 finished ones: five pages cost more than two calls.
+        assert_eq!(PollPattern::choose(2, 201), PollPattern::PerInvocation);
+    }
+
+    #[test]
+    fn the_result_pattern_is_the_one_with_fewer_calls() {
+        // Up to 50 instances: one page of DescribeInvocationResults.
+        assert_eq!(ResultPattern::choose(1), ResultPattern::Records);
+        assert_eq!(ResultPattern::choose(50), ResultPattern::Records);
+        // 51 to 100: one DescribeInvocations with IncludeOutput instead of two pages.
+        assert_eq!(ResultPattern::choose(51), ResultPattern::WithOutput);
+        assert_eq!(ResultPattern::choose(100), ResultPattern::WithOutput);
+    }
+
+    #[test]
     fn retry_delays_double_up_to_a_minute() {
         let got: Vec<u64> = (1..=7).map(|a| retry_delay(a).as_secs()).collect();
         assert_eq!(got, [2, 4, 8, 16, 32, 60, 60]);

@@ -9,6 +9,7 @@ mod harness;
 mod plan;
 mod run;
 mod saved;
+mod scale;
 mod schedule;
 mod signals;
 mod templates;
