@@ -608,6 +608,16 @@ fn runbook_dir(plan: &Plan) -> PathBuf {
         .unwrap_or_default()
 }
 
+fn write_report(path: &Path, report: &exec::report::json::Report) -> Result<(), Error> {
+    std::fs::File::create(path)
+        .and_then(|file| exec::report::json::write_to(report, file))
+        .map_err(|source| Error::Io {
+            action: "write",
+            path: path.to_owned(),
+            source,
+        })
+}
+
 fn write_file(path: &Path, text: &str) -> Result<(), Error> {
     std::fs::write(path, text).map_err(|source| Error::Io {
         action: "write",
@@ -722,11 +732,12 @@ fn write_reports(e: &Execution<'_>, summary: &RunSummary, exit_code: i32) -> Res
         exit_code,
         run_dir: Some(e.run_dir.path().display().to_string()),
     };
-    let report = exec::report::json::render(&exec::report::json::report(summary, &context));
-    write_file(&e.run_dir.report(), &report)?;
+    let report = exec::report::json::report(summary, &context);
+    write_report(&e.run_dir.report(), &report)?;
     if let Some(path) = &e.reports.report {
-        write_file(path, &report)?;
+        write_report(path, &report)?;
     }
+    drop(report);
     if let Some(path) = &e.reports.junit {
         write_file(
             path,
