@@ -5,8 +5,10 @@
 //! `cargo bench --bench plan` prints one table row per runbook: the median of several runs of
 //! each stage in the library (load, which is all of `validate`; build; text and JSON
 //! rendering) and of the real binary (`ecs-runbook validate` and `ecs-runbook plan --offline`
-//! as fresh processes). It asserts nothing: the figures are for reading, and for noticing
-//! when planning stops growing linearly with the number of steps.
+//! as fresh processes), and the library's validate + plan time per step; after each shape it
+//! prints how the cost per step at 10,000 steps compares with 100 (about 1× when linear).
+//! It asserts nothing: the figures are for reading, and for noticing when planning stops
+//! growing linearly with the number of steps.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -98,7 +100,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("ecs-runbook-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     println!(
-        "{:<8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>14} {:>18}",
+        "{:<8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>14} {:>18} {:>13}",
         "shape",
         "steps",
         "bytes",
@@ -107,17 +109,26 @@ fn main() {
         "text ms",
         "json ms",
         "validate ms",
-        "plan --offline ms"
+        "plan --offline ms",
+        "µs/step"
     );
     for shape in [Shape::Chain, Shape::FanOut] {
-        for steps in [100, 1_000, 10_000] {
-            row(&dir, shape, steps);
-        }
+        let per_step: Vec<f64> = [100, 1_000, 10_000]
+            .into_iter()
+            .map(|steps| row(&dir, shape, steps))
+            .collect();
+        // Linear planning keeps the cost per step flat as the runbook grows.
+        println!(
+            "{:<8} validate + plan per step at 10,000 steps is {:.2}× that at 100",
+            shape.name(),
+            per_step[2] / per_step[0]
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn row(dir: &Path, shape: Shape, steps: usize) {
+/// Prints one row; returns the library's validate + plan time per step, in µs.
+fn row(dir: &Path, shape: Shape, steps: usize) -> f64 {
     let text = runbook_text(shape, steps);
     let path: PathBuf = dir.join(format!("{}-{steps}.yaml", shape.name()));
     std::fs::write(&path, &text).expect("write the runbook");
@@ -146,8 +157,10 @@ fn row(dir: &Path, shape: Shape, steps: usize) {
     let plan_time = median(runs, || {
         binary(&["plan", "--offline", "-o", "/dev/null"], &path);
     });
+    let per_step = (load_time + build_time).as_secs_f64() * 1e6
+        / f64::from(u32::try_from(steps).expect("bench sizes fit u32"));
     println!(
-        "{:<8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>14} {:>18}",
+        "{:<8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>14} {:>18} {:>13.1}",
         shape.name(),
         steps,
         text.len(),
@@ -156,6 +169,8 @@ fn row(dir: &Path, shape: Shape, steps: usize) {
         ms(text_time),
         ms(json_time),
         ms(validate_time),
-        ms(plan_time)
+        ms(plan_time),
+        per_step
     );
+    per_step
 }

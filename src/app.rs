@@ -784,6 +784,16 @@ fn runbook_dir(plan: &Plan) -> PathBuf {
         .unwrap_or_default()
 }
 
+fn write_report(path: &Path, report: &exec::report::json::Report) -> Result<(), Error> {
+    std::fs::File::create(path)
+        .and_then(|file| exec::report::json::write_to(report, file))
+        .map_err(|source| Error::Io {
+            action: "write",
+            path: path.to_owned(),
+            source,
+        })
+}
+
 fn write_file(path: &Path, text: &str) -> Result<(), Error> {
     std::fs::write(path, text).map_err(|source| Error::Io {
         action: "write",
@@ -891,8 +901,12 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
 }
 
 /// Writes `report.json` into the run directory and the report files asked for; returns the
-/// JSON report.
-fn write_reports(e: &Execution<'_>, summary: &RunSummary, exit_code: i32) -> Result<String, Error> {
+/// JSON report for `--format json`, and otherwise frees it at once (it holds every output).
+fn write_reports(
+    e: &Execution<'_>,
+    summary: &RunSummary,
+    exit_code: i32,
+) -> Result<Option<exec::report::json::Report>, Error> {
     let context = ReportContext {
         plan: e.plan,
         endpoint: e.target.client.endpoint(),
@@ -901,11 +915,12 @@ fn write_reports(e: &Execution<'_>, summary: &RunSummary, exit_code: i32) -> Res
         exit_code,
         run_dir: Some(e.run_dir.path().display().to_string()),
     };
-    let report = exec::report::json::render(&exec::report::json::report(summary, &context));
-    write_file(&e.run_dir.report(), &report)?;
+    let report = exec::report::json::report(summary, &context);
+    write_report(&e.run_dir.report(), &report)?;
     if let Some(path) = &e.reports.report {
-        write_file(path, &report)?;
+        write_report(path, &report)?;
     }
+    let report = (e.format == OutputFormat::Json).then_some(report);
     if let Some(path) = &e.reports.junit {
         write_file(
             path,
@@ -934,34 +949,37 @@ struct Execution<'a> {
     format: OutputFormat,
 }
 
+/// Turns Ctrl-C and SIGTERM into cancel levels until the run ends.
+async fn cancel_on_signals(cancel_tx: watch::Sender<Cancel>) {
+    // SIGTERM (a CI job cancelled, a service stopped) is the second Ctrl-C at once: there
+    // is rarely time to wait for running invocations.
+    let mut term = terminate_signal();
+    let mut level = Cancel::None;
+    loop {
+        level = tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => {
+                if interrupted.is_err() {
+                    break;
+                }
+                match level {
+                    Cancel::None => Cancel::StopLaunching,
+                    _ => Cancel::StopRunning,
+                }
+            }
+            () = next_terminate(&mut term) => Cancel::StopRunning,
+        };
+        if cancel_tx.send(level).is_err() {
+            break;
+        }
+    }
+}
+
 /// Runs the plan with Ctrl-C handling and the reporters, writes the report files and the
 /// summary, and turns the outcome into the exit code.
 async fn execute(mut e: Execution<'_>) -> Result<i32, Error> {
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
-    let signals = tokio::spawn(async move {
-        // SIGTERM (a CI job cancelled, a service stopped) is the second Ctrl-C at once: there
-        // is rarely time to wait for running invocations.
-        let mut term = terminate_signal();
-        let mut level = Cancel::None;
-        loop {
-            level = tokio::select! {
-                interrupted = tokio::signal::ctrl_c() => {
-                    if interrupted.is_err() {
-                        break;
-                    }
-                    match level {
-                        Cancel::None => Cancel::StopLaunching,
-                        _ => Cancel::StopRunning,
-                    }
-                }
-                () = next_terminate(&mut term) => Cancel::StopRunning,
-            };
-            if cancel_tx.send(level).is_err() {
-                break;
-            }
-        }
-    });
+    let signals = tokio::spawn(cancel_on_signals(cancel_tx));
     let bars = color_enabled();
     let (live_tx, mut live_rx) = mpsc::unbounded_channel();
     let reporter = tokio::spawn(async move {
@@ -1022,7 +1040,11 @@ async fn execute(mut e: Execution<'_>) -> Result<i32, Error> {
             let _ = exec::report::human::summary(&mut out, &summary);
             let _ = out.flush();
         }
-        OutputFormat::Json => write_output(None, &report)?,
+        OutputFormat::Json => {
+            if let Some(report) = &report {
+                write_output(None, &exec::report::json::render(report))?;
+            }
+        }
     }
     if !summary.success && !summary.preflight_failed() && e.target.sandbox.is_none() {
         eprintln!(

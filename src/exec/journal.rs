@@ -449,4 +449,30 @@ mod tests {
         assert_eq!(first["seq"], 1);
         assert_eq!(first["event"], "run_started");
     }
+
+    #[test]
+    fn results_stream_through_the_journal_without_staying_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create(dir.path(), "r1").unwrap();
+        let mut journal = Journal::open(&run, 0).unwrap();
+        let size = std::mem::size_of_val(&journal);
+        let output = "x".repeat(24 * 1024);
+        for n in 0..200 {
+            let mut result = InstanceResult::not_launched(format!("i-{n}").as_str().into());
+            result.output.text = Some(output.clone());
+            journal
+                .record(&RunEvent::InstanceFinished {
+                    step: "a".into(),
+                    invoke_id: None,
+                    attempt: 0,
+                    result: Box::new(result),
+                })
+                .unwrap();
+            // Each result is on disk when `record` returns: nothing is buffered or kept.
+            let on_disk = std::fs::metadata(run.journal()).unwrap().len();
+            assert!(on_disk >= (n + 1) * 24 * 1024, "after {n}: {on_disk} bytes");
+        }
+        assert_eq!(std::mem::size_of_val(&journal), size);
+        assert_eq!(journal.seq, 200);
+    }
 }

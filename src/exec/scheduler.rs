@@ -933,7 +933,7 @@ impl Scheduler<'_, '_> {
         let interrupted = *self.cancel.borrow() != Cancel::None;
         let steps: Vec<StepSummary> = self
             .slots
-            .iter()
+            .iter_mut()
             .filter(|s| !s.rollback || s.state != State::Pending)
             .map(summary_of)
             .collect();
@@ -962,11 +962,18 @@ impl Scheduler<'_, '_> {
     }
 }
 
-fn summary_of(slot: &Slot<'_>) -> StepSummary {
+/// The summary of a finished slot; its results move into the summary rather than being
+/// copied, so each output is held once.
+fn summary_of(slot: &mut Slot<'_>) -> StepSummary {
     let status = match slot.state {
         State::Done(status) => status,
         State::Pending | State::Running => StepStatus::Skipped,
     };
+    let results = slot
+        .report
+        .as_mut()
+        .map(|r| std::mem::take(&mut r.results))
+        .unwrap_or_default();
     let report = slot.report.as_ref();
     let mut invocations = slot.history.clone();
     for record in report.map(|r| r.invocations.as_slice()).unwrap_or_default() {
@@ -978,7 +985,7 @@ fn summary_of(slot: &Slot<'_>) -> StepSummary {
         name: slot.step.name.clone(),
         status,
         skip_reason: slot.skip.clone(),
-        results: report.map(|r| r.results.clone()).unwrap_or_default(),
+        results,
         passed: report.map_or(0, |r| r.passed),
         required: report.map_or_else(
             || required_of(slot.step, slot.instances.len()),

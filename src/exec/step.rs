@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::cloud::Client;
 use crate::cloud::actions::{
-    DescribeInvocationResults, DescribeInvocations, InvocationResult, StopInvocation,
+    DescribeInvocationResults, DescribeInvocations, Invocation, InvocationResult, StopInvocation,
 };
 use crate::cloud::error::CallError;
 use crate::cloud::id::{CommandId, InstanceId, InvokeId};
@@ -37,7 +37,8 @@ pub const DEFAULT_TIMEOUT_GRACE: Duration = Duration::from_secs(30);
 /// At most this many instances go into one StopInvocation (reference §10).
 pub const MAX_INSTANCES_PER_STOP: usize = 50;
 
-/// Page size of DescribeInvocationResults (the maximum, reference §10).
+/// Page size of DescribeInvocationResults and of DescribeInvocations listings (the maximum
+/// of both, reference §4.7, §4.8).
 pub const RESULTS_PAGE_SIZE: u32 = 50;
 
 /// How to poll.
@@ -60,6 +61,61 @@ impl Default for PollConfig {
             factor: 1.5,
             cap: Duration::from_secs(5),
             seed: None,
+        }
+    }
+}
+
+impl PollConfig {
+    /// The delays between polls of one wave: `initial`, then `factor` times longer each
+    /// time, at most `cap`, each drawn from the upper half of its value (seeded jitter, so
+    /// that many clients do not poll in step).
+    pub fn delays(&self) -> Backoff {
+        let jitter = self.seed.map_or_else(Jitter::from_entropy, Jitter::seeded);
+        Backoff::new(self.initial, self.factor, self.cap, Some(jitter))
+    }
+}
+
+/// How the states of the open invocations of a wave are read in one poll round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollPattern {
+    /// DescribeInvocations with `InvokeId`, one call per open invocation.
+    PerInvocation,
+    /// DescribeInvocations with `CommandId`, 50 invocations a page, newest first, until every
+    /// open invocation has been seen.
+    ByCommand,
+}
+
+impl PollPattern {
+    /// The pattern that needs fewer calls: `open` invocations are not final, and the oldest
+    /// of them has `newer` invocations of the same command made after it.
+    pub fn choose(open: usize, newer: usize) -> Self {
+        let pages = (newer + 1).div_ceil(RESULTS_PAGE_SIZE as usize);
+        if pages < open {
+            Self::ByCommand
+        } else {
+            Self::PerInvocation
+        }
+    }
+}
+
+/// How the final results of one invocation are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultPattern {
+    /// DescribeInvocationResults with `InvokeId`, 50 records a page: ⌈n/50⌉ calls.
+    Records,
+    /// DescribeInvocations with `InvokeId` and `IncludeOutput=true`: every instance of the
+    /// task (up to 100) with its output in one call.
+    WithOutput,
+}
+
+impl ResultPattern {
+    /// The pattern that needs fewer calls for an invocation of `instances` instances; on a
+    /// tie the per-record listing, which is what DescribeInvocationResults is for.
+    pub fn choose(instances: usize) -> Self {
+        if instances.div_ceil(RESULTS_PAGE_SIZE as usize) > 1 {
+            Self::WithOutput
+        } else {
+            Self::Records
         }
     }
 }
@@ -287,6 +343,12 @@ struct Waiting {
     stopped: Option<(Instant, StopCause)>,
     /// Instances stopped because they ran past the deadline.
     timed_out: BTreeSet<InstanceId>,
+    /// Final instances at the last poll whose exit code the gate does not accept.
+    failed: usize,
+    /// Its per-instance results, once read, in `instances` order.
+    results: Option<Vec<InstanceResult>>,
+    /// Its position among the step's invocations (`StepRun::invocations`).
+    index: usize,
 }
 
 /// The mutable state of one step's execution.
@@ -476,24 +538,118 @@ impl StepRun<'_> {
                 pending: instances.clone(),
                 stopped: None,
                 timed_out: BTreeSet::new(),
+                failed: 0,
+                results: None,
+                index: self.invocations.len() - 1,
             });
         }
         self.wait(&mut waiting, last).await?;
+        // Invocations the service never confirmed as final are read as they are now.
+        for inv in waiting.iter_mut().filter(|w| w.results.is_none()) {
+            inv.results = Some(self.read(inv).await?);
+        }
+        // Results were read as each invocation ended; events go out in batch order.
         let mut out = BTreeMap::new();
-        for inv in &waiting {
-            let records = read_results(ctx, &inv.invoke_id).await?;
-            for id in &inv.instances {
-                let result = self.result_of(id, records.get(id), inv);
+        for inv in waiting {
+            for result in inv.results.unwrap_or_default() {
                 self.emit(RunEvent::InstanceFinished {
                     step: step.name.clone(),
                     invoke_id: Some(inv.invoke_id.clone()),
                     attempt,
                     result: Box::new(result.clone()),
                 });
-                out.insert(id.clone(), result);
+                out.insert(result.instance.clone(), result);
             }
         }
         Ok(out)
+    }
+
+    /// Reads the results of one invocation with the pattern that needs fewer calls, and
+    /// turns them into per-instance results at once: the API records (and their Base64
+    /// output) are dropped here, so an output is held once, decoded.
+    async fn read(&self, inv: &Waiting) -> Result<Vec<InstanceResult>, CallError> {
+        let records = match ResultPattern::choose(inv.instances.len()) {
+            ResultPattern::Records => read_results(self.ctx, &inv.invoke_id).await?,
+            ResultPattern::WithOutput => read_with_output(self.ctx, &inv.invoke_id).await?,
+        };
+        Ok(inv
+            .instances
+            .iter()
+            .map(|id| self.result_of(id, records.get(id), inv))
+            .collect())
+    }
+
+    /// One poll round: the per-instance states of every open invocation, by the pattern
+    /// that needs fewer calls. Updates `pending` and `failed` of each.
+    async fn poll(&self, waiting: &mut [Waiting]) -> Result<(), CallError> {
+        let open: Vec<usize> = (0..waiting.len())
+            .filter(|&i| !waiting[i].pending.is_empty())
+            .collect();
+        let Some(oldest) = open.iter().map(|&i| waiting[i].index).min() else {
+            return Ok(());
+        };
+        let newer = self.invocations.len() - 1 - oldest;
+        match PollPattern::choose(open.len(), newer) {
+            PollPattern::PerInvocation => {
+                for &i in &open {
+                    let states = poll_states(self.ctx, &waiting[i].invoke_id).await?;
+                    self.update(&mut waiting[i], &states);
+                }
+            }
+            PollPattern::ByCommand => {
+                let mut unseen: BTreeSet<InvokeId> =
+                    open.iter().map(|&i| waiting[i].invoke_id.clone()).collect();
+                let mut next_token: Option<String> = None;
+                while !unseen.is_empty() {
+                    let page = self
+                        .ctx
+                        .client
+                        .call(&DescribeInvocations {
+                            command_id: self.command_id.clone(),
+                            include_output: Some(false),
+                            max_results: Some(RESULTS_PAGE_SIZE),
+                            next_token: next_token.clone(),
+                            ..DescribeInvocations::default()
+                        })
+                        .await?;
+                    for invocation in page.invocations.invocation {
+                        if !unseen.remove(&invocation.invoke_id) {
+                            continue;
+                        }
+                        if let Some(inv) = waiting
+                            .iter_mut()
+                            .find(|w| w.invoke_id == invocation.invoke_id)
+                        {
+                            self.update(inv, &states_of(invocation));
+                        }
+                    }
+                    match page.next_token.as_str() {
+                        "" => break,
+                        token if next_token.as_deref() == Some(token) => break,
+                        token => next_token = Some(token.to_owned()),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn update(&self, inv: &mut Waiting, states: &States) {
+        let accepted = &self.ctx.step.gate.exit_codes;
+        inv.pending
+            .retain(|id| states.get(id).is_none_or(|(status, _)| !status.is_final()));
+        inv.failed = inv
+            .instances
+            .iter()
+            .filter_map(|id| states.get(id))
+            .filter(|(status, code)| {
+                status.is_final()
+                    && !(matches!(
+                        status,
+                        InstanceInvocationStatus::Success | InstanceInvocationStatus::Failed
+                    ) && accepted.contains(&code.unwrap_or(0)))
+            })
+            .count();
     }
 
     fn result_of(
@@ -530,31 +686,18 @@ impl StepRun<'_> {
     /// instances (at most 50 per call) and waits one more grace period for them to stop.
     async fn wait(&mut self, waiting: &mut [Waiting], last: bool) -> Result<(), CallError> {
         let ctx = self.ctx;
-        let poll = &ctx.poll;
-        let jitter = poll.seed.map_or_else(Jitter::from_entropy, Jitter::seeded);
-        let mut delays = Backoff::new(poll.initial, poll.factor, poll.cap, Some(jitter));
+        let mut delays = ctx.poll.delays();
         let mut cancel = ctx.cancel.clone();
-        let accepted = &ctx.step.gate.exit_codes;
         loop {
-            let mut failed_now = 0;
-            for inv in waiting.iter_mut().filter(|w| !w.pending.is_empty()) {
-                let states = poll_states(ctx, &inv.invoke_id).await?;
-                inv.pending
-                    .retain(|id| states.get(id).is_none_or(|(status, _)| !status.is_final()));
-                failed_now += inv
-                    .instances
-                    .iter()
-                    .filter_map(|id| states.get(id))
-                    .filter(|(status, code)| {
-                        status.is_final()
-                            && !(matches!(
-                                status,
-                                InstanceInvocationStatus::Success
-                                    | InstanceInvocationStatus::Failed
-                            ) && accepted.contains(&code.unwrap_or(0)))
-                    })
-                    .count();
+            self.poll(waiting).await?;
+            // Read each invocation's results as soon as it is final, not when the wave is.
+            for inv in waiting
+                .iter_mut()
+                .filter(|w| w.pending.is_empty() && w.results.is_none())
+            {
+                inv.results = Some(self.read(inv).await?);
             }
+            let failed_now: usize = waiting.iter().map(|w| w.failed).sum();
             let running: usize = waiting.iter().map(|w| w.pending.len()).sum();
             if running == 0 {
                 return Ok(());
@@ -634,16 +777,29 @@ fn retry_delay(attempt: u32) -> Duration {
     Duration::from_secs(2u64.saturating_pow(attempt).min(60))
 }
 
-/// The per-instance states of a task, from DescribeInvocations.
-async fn poll_states(
+/// Per-instance status and exit code of one task.
+type States = BTreeMap<InstanceId, (InstanceInvocationStatus, Option<i64>)>;
+
+fn states_of(invocation: Invocation) -> States {
+    invocation
+        .invoke_instances
+        .invoke_instance
+        .into_iter()
+        .map(|ii| (ii.instance_id, (ii.invocation_status, ii.exit_code)))
+        .collect()
+}
+
+/// One task from DescribeInvocations with `InvokeId`, with or without its outputs.
+async fn describe_one(
     ctx: &StepContext,
     invoke_id: &InvokeId,
-) -> Result<BTreeMap<InstanceId, (InstanceInvocationStatus, Option<i64>)>, CallError> {
+    include_output: bool,
+) -> Result<Option<Invocation>, CallError> {
     let response = ctx
         .client
         .call(&DescribeInvocations {
             invoke_id: Some(invoke_id.clone()),
-            include_output: Some(false),
+            include_output: Some(include_output),
             max_results: Some(1),
             ..DescribeInvocations::default()
         })
@@ -652,15 +808,52 @@ async fn poll_states(
         .invocations
         .invocation
         .into_iter()
-        .find(|i| &i.invoke_id == invoke_id)
-        .map(|i| {
+        .find(|i| &i.invoke_id == invoke_id))
+}
+
+/// The per-instance states of a task, from DescribeInvocations.
+async fn poll_states(ctx: &StepContext, invoke_id: &InvokeId) -> Result<States, CallError> {
+    Ok(describe_one(ctx, invoke_id, false)
+        .await?
+        .map(states_of)
+        .unwrap_or_default())
+}
+
+/// Every instance's record of a task with its output, from one DescribeInvocations call
+/// (`IncludeOutput=true`), in the shape DescribeInvocationResults gives.
+async fn read_with_output(
+    ctx: &StepContext,
+    invoke_id: &InvokeId,
+) -> Result<BTreeMap<InstanceId, InvocationResult>, CallError> {
+    Ok(describe_one(ctx, invoke_id, true)
+        .await?
+        .into_iter()
+        .flat_map(|i| {
+            let (invoke_id, command_id) = (i.invoke_id, i.command_id);
             i.invoke_instances
                 .invoke_instance
                 .into_iter()
-                .map(|ii| (ii.instance_id, (ii.invocation_status, ii.exit_code)))
-                .collect()
+                .map(move |ii| {
+                    let record = InvocationResult {
+                        invoke_id: invoke_id.clone(),
+                        instance_id: ii.instance_id,
+                        command_id: command_id.clone(),
+                        invocation_status: ii.invocation_status,
+                        exit_code: ii.exit_code,
+                        error_code: ii.error_code,
+                        error_info: ii.error_info,
+                        output: ii.output,
+                        dropped: ii.dropped,
+                        repeats: ii.repeats,
+                        start_time: ii.start_time,
+                        finished_time: ii.finish_time,
+                        stop_time: ii.stop_time,
+                        ..InvocationResult::default()
+                    };
+                    (record.instance_id.clone(), record)
+                })
         })
-        .unwrap_or_default())
+        .collect())
 }
 
 /// Reads every page of DescribeInvocationResults for a task.
@@ -773,6 +966,53 @@ mod tests {
         assert_eq!(got["usage"], "87");
         assert_eq!(got["all"], "87%");
         assert!(!got.contains_key("none"));
+    }
+
+    #[test]
+    fn polls_start_fast_back_off_and_stop_at_the_cap() {
+        let poll = PollConfig {
+            seed: Some(7),
+            ..PollConfig::default()
+        };
+        let delays: Vec<Duration> = poll.delays().take(20).collect();
+        // Nominal 250 ms × 1.5ⁿ up to 5 s; each drawn from the upper half of its value.
+        let mut nominal = Duration::from_millis(250);
+        for (n, delay) in delays.iter().enumerate() {
+            assert!(
+                *delay >= nominal / 2 && *delay <= nominal,
+                "poll {n}: {delay:?} outside {nominal:?}"
+            );
+            nominal = nominal.mul_f64(1.5).min(Duration::from_secs(5));
+        }
+        assert!(delays[0] <= Duration::from_millis(250));
+        assert!(delays.iter().all(|d| *d <= Duration::from_secs(5)));
+        assert!(delays[19] >= Duration::from_millis(2500));
+        // Never one fixed sleep: the first ten delays are not all alike.
+        assert!(delays[..10].windows(2).any(|w| w[0] != w[1]));
+        // Seeded, so a test run repeats.
+        assert_eq!(delays, poll.delays().take(20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_poll_pattern_is_the_one_with_fewer_calls() {
+        // One open task: one call either way; stay with the task itself.
+        assert_eq!(PollPattern::choose(1, 0), PollPattern::PerInvocation);
+        // Three open tasks, all in the first page of the command's tasks.
+        assert_eq!(PollPattern::choose(3, 2), PollPattern::ByCommand);
+        // 100 open tasks (10,000 instances): two pages instead of 100 calls.
+        assert_eq!(PollPattern::choose(100, 99), PollPattern::ByCommand);
+        // Two open tasks behind 200 finished ones: five pages cost more than two calls.
+        assert_eq!(PollPattern::choose(2, 201), PollPattern::PerInvocation);
+    }
+
+    #[test]
+    fn the_result_pattern_is_the_one_with_fewer_calls() {
+        // Up to 50 instances: one page of DescribeInvocationResults.
+        assert_eq!(ResultPattern::choose(1), ResultPattern::Records);
+        assert_eq!(ResultPattern::choose(50), ResultPattern::Records);
+        // 51 to 100: one DescribeInvocations with IncludeOutput instead of two pages.
+        assert_eq!(ResultPattern::choose(51), ResultPattern::WithOutput);
+        assert_eq!(ResultPattern::choose(100), ResultPattern::WithOutput);
     }
 
     #[test]

@@ -239,9 +239,47 @@ pub struct GenerateRule {
     /// How scripts run.
     #[serde(default)]
     pub execution: Execution,
+    /// Simulated results that replace `execution` on every `every`-th instance; later entries
+    /// win where they overlap.
+    #[serde(default)]
+    pub overrides: Vec<ResultOverride>,
+}
+
+/// A simulated result for every `every`-th generated instance, starting at the `first`-th
+/// (1-based; `every` when absent): `{every: 100, simulated: {exit_code: 1}}` fails 1 %.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultOverride {
+    /// The step between instances it applies to (at least 1).
+    pub every: usize,
+    /// The first instance it applies to, 1-based.
+    #[serde(default)]
+    pub first: Option<usize>,
+    /// The result.
+    pub simulated: Simulation,
+}
+
+impl ResultOverride {
+    /// Whether it applies to the `n`-th (1-based) generated instance.
+    fn applies(&self, n: usize) -> bool {
+        let first = self.first.unwrap_or(self.every);
+        self.every > 0 && n >= first && (n - first).is_multiple_of(self.every)
+    }
 }
 
 impl GenerateRule {
+    /// The execution of the `n`-th (1-based) generated instance.
+    fn execution_of(&self, n: usize) -> Execution {
+        self.overrides
+            .iter()
+            .rev()
+            .find(|o| o.applies(n))
+            .map_or_else(
+                || self.execution.clone(),
+                |o| Execution::Simulated(o.simulated.clone()),
+            )
+    }
+
     fn expand(&self) -> impl Iterator<Item = InstanceSpec> + '_ {
         let width = 22usize.saturating_sub(self.prefix.len()).max(1);
         let name_prefix = self
@@ -258,7 +296,7 @@ impl GenerateRule {
             tags: self.tags.clone(),
             users: self.users.clone(),
             dirs: self.dirs.clone(),
-            execution: self.execution.clone(),
+            execution: self.execution_of(n),
         })
     }
 }
@@ -308,6 +346,9 @@ pub enum FleetError {
     /// A fault names an instance that is not in the fleet.
     #[error("fault names instance `{0}`, which is not in the fleet")]
     UnknownFaultInstance(String),
+    /// An override that would apply to no instance.
+    #[error("generate rule `{0}`: `every` in `overrides` must be at least 1")]
+    BadOverride(String),
     /// A probability outside 0..=1.
     #[error(
         "fault for action `{0}`: probabilities must be between 0 and 1 and add up to at most 1"
@@ -378,6 +419,13 @@ impl Fleet {
 
     /// Checks ids, statuses, outputs, directories and faults.
     pub fn validate(&self) -> Result<(), FleetError> {
+        if let Some(rule) = self
+            .generate
+            .iter()
+            .find(|r| r.overrides.iter().any(|o| o.every == 0))
+        {
+            return Err(FleetError::BadOverride(rule.prefix.clone()));
+        }
         let all = self.expanded();
         let mut seen = HashSet::with_capacity(all.len());
         for spec in &all {
@@ -525,6 +573,33 @@ mod tests {
                 dropped: 0,
             })
         );
+    }
+
+    #[test]
+    fn overrides_give_every_nth_generated_instance_its_own_result() {
+        let fleet = Fleet::from_json(
+            r#"{"generate": [{"count": 10, "prefix": "i-o",
+                "execution": {"simulated": {"duration": "1s"}},
+                "overrides": [
+                    {"every": 3, "simulated": {"exit_code": 1, "output": "bad\n"}},
+                    {"every": 5, "first": 1, "simulated": {"exit_code": 2, "duration": "2s"}}]}]}"#,
+        )
+        .unwrap();
+        let codes: Vec<i64> = fleet
+            .expanded()
+            .iter()
+            .map(|spec| match &spec.execution {
+                Execution::Simulated(sim) => sim.exit_code,
+                Execution::Real => -1,
+            })
+            .collect();
+        // 3, 6 and 9 fail with 1; 1 and 6 with 2 (the later entry wins on 6).
+        assert_eq!(codes, [2, 0, 1, 0, 0, 2, 0, 0, 1, 0]);
+        let err = Fleet::from_json(
+            r#"{"generate": [{"count": 1, "prefix": "i-o", "overrides": [{"every": 0, "simulated": {}}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("at least 1"), "{err}");
     }
 
     #[test]

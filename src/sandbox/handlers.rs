@@ -100,7 +100,13 @@ pub(crate) fn dispatch(
         }
         "DescribeCommands" => describe_commands(state, call, &parse(call)?).map(to_value),
         "DeleteCommand" => delete_command(state, call, &parse(call)?).map(to_value),
-        "DescribeInvocations" => describe_invocations(state, call, &parse(call)?).map(to_value),
+        "DescribeInvocations" => {
+            let req: DescribeInvocations = parse(call)?;
+            if req.include_output == Some(true) {
+                state.stats.output_reads += 1;
+            }
+            describe_invocations(state, call, &req).map(to_value)
+        }
         "DescribeInvocationResults" => {
             describe_invocation_results(state, call, &parse(call)?).map(to_value)
         }
@@ -1257,6 +1263,11 @@ fn commit_invocation(
         c.invoke_times += 1;
     }
     let count = runs.len();
+    state
+        .command_tasks
+        .entry(command.id.clone())
+        .or_default()
+        .push(seq);
     let inv = InvocationRec {
         seq,
         id: id.clone(),
@@ -1417,6 +1428,7 @@ fn task_seqs<'a>(
     call: &Call<'_>,
     invoke_id: Option<&InvokeId>,
     instance: Option<usize>,
+    command_id: Option<&CommandId>,
     after: Option<u128>,
 ) -> Box<dyn Iterator<Item = &'a InvocationRec> + 'a> {
     let upper = after.map_or(u64::MAX, |a| {
@@ -1431,8 +1443,18 @@ fn task_seqs<'a>(
             .filter(|inv| inv.seq < upper);
         return Box::new(found.into_iter().filter(in_region));
     }
-    if let Some(i) = instance {
-        let seqs = &state.instance_tasks[i];
+    // An instance's or a command's own tasks, through their indexes.
+    let indexed = match (instance, command_id) {
+        (Some(i), _) => Some(state.instance_tasks[i].as_slice()),
+        (None, Some(command)) => Some(
+            state
+                .command_tasks
+                .get(command.as_str())
+                .map_or(&[][..], Vec::as_slice),
+        ),
+        (None, None) => None,
+    };
+    if let Some(seqs) = indexed {
         let end = seqs.partition_point(|s| *s < upper);
         return Box::new(
             seqs[..end]
@@ -1477,34 +1499,40 @@ fn describe_invocations(
     let scoped = req.invoke_id.is_some() || req.instance_id.is_some();
     let include_output = req.include_output.unwrap_or(false) && scoped;
     let encoding = req.content_encoding.as_deref();
-    let items = task_seqs(state, call, req.invoke_id.as_ref(), instance, paging.after)
-        .filter(|inv| {
-            let aggregate = inv.aggregate();
-            req.command_id
-                .as_ref()
-                .is_none_or(|c| c.as_str() == inv.command.id)
-                && (instance.is_some()
-                    || req
-                        .command_name
-                        .as_deref()
-                        .is_none_or(|n| n == inv.command.name))
-                && req
-                    .command_type
+    let items = task_seqs(
+        state,
+        call,
+        req.invoke_id.as_ref(),
+        instance,
+        req.command_id.as_ref(),
+        paging.after,
+    )
+    .filter(|inv| {
+        req.command_id
+            .as_ref()
+            .is_none_or(|c| c.as_str() == inv.command.id)
+            && (instance.is_some()
+                || req
+                    .command_name
                     .as_deref()
-                    .is_none_or(|t| t == inv.command.command_type.as_str())
-                && req
-                    .invoke_status
+                    .is_none_or(|n| n == inv.command.name))
+            && req
+                .command_type
+                .as_deref()
+                .is_none_or(|t| t == inv.command.command_type.as_str())
+            && req.invoke_status.as_deref().is_none_or(|s| {
+                let aggregate = inv.aggregate();
+                s == aggregate.as_str() || s == aggregate.legacy(inv.timed())
+            })
+            && (instance.is_some()
+                || req
+                    .repeat_mode
                     .as_deref()
-                    .is_none_or(|s| s == aggregate.as_str() || s == aggregate.legacy(inv.timed()))
-                && (instance.is_some()
-                    || req
-                        .repeat_mode
-                        .as_deref()
-                        .is_none_or(|m| m == inv.repeat_mode.as_str()))
-                && req.timed.is_none_or(|t| t == inv.timed())
-                && tags_match(&inv.tags, &req.tags)
-        })
-        .map(|inv| (newest_first(inv.seq), inv));
+                    .is_none_or(|m| m == inv.repeat_mode.as_str()))
+            && req.timed.is_none_or(|t| t == inv.timed())
+            && tags_match(&inv.tags, &req.tags)
+    })
+    .map(|inv| (newest_first(inv.seq), inv));
     let page = paging.take(items);
     let (total, page_number, page_size) = page.counts();
     Ok(DescribeInvocationsResponse {
@@ -1617,26 +1645,33 @@ fn describe_invocation_results(
     // The token names a record inside a task, so the task itself is listed again and the
     // records up to the token are skipped.
     let task_after = after.map(|a| a.saturating_sub(1 << 32));
-    let items = task_seqs(state, call, req.invoke_id.as_ref(), instance, task_after)
-        .filter(|inv| {
-            req.command_id
-                .as_ref()
-                .is_none_or(|c| c.as_str() == inv.command.id)
-        })
-        .flat_map(move |inv| {
-            inv.runs
-                .iter()
-                .enumerate()
-                .filter(move |(_, r)| instance.is_none_or(|i| r.inst == i))
-                .flat_map(move |(i, r)| record_views(inv, i, r, history))
-        })
-        .filter(move |(key, view)| {
-            after.is_none_or(|a| *key > a)
-                && req
-                    .invoke_record_status
-                    .as_deref()
-                    .is_none_or(|s| s == record_status(view.status) || s == view.status.as_str())
-        });
+    let items = task_seqs(
+        state,
+        call,
+        req.invoke_id.as_ref(),
+        instance,
+        req.command_id.as_ref(),
+        task_after,
+    )
+    .filter(|inv| {
+        req.command_id
+            .as_ref()
+            .is_none_or(|c| c.as_str() == inv.command.id)
+    })
+    .flat_map(move |inv| {
+        inv.runs
+            .iter()
+            .enumerate()
+            .filter(move |(_, r)| instance.is_none_or(|i| r.inst == i))
+            .flat_map(move |(i, r)| record_views(inv, i, r, history))
+    })
+    .filter(move |(key, view)| {
+        after.is_none_or(|a| *key > a)
+            && req
+                .invoke_record_status
+                .as_deref()
+                .is_none_or(|s| s == record_status(view.status) || s == view.status.as_str())
+    });
     let page = paging.take(items);
     let (total, page_number, page_size) = page.counts();
     Ok(DescribeInvocationResultsResponse {

@@ -554,6 +554,12 @@ pub struct Stats {
     /// The injected faults per action in call order, as `n:kind` (`n` counts that action's
     /// calls from 0): the same seed gives the same sequence.
     pub fault_sequence: BTreeMap<String, Vec<String>>,
+    /// DescribeInvocations calls with `IncludeOutput=true` (also counted in `calls`), so a
+    /// benchmark can tell result reads from polls.
+    pub output_reads: u64,
+    /// When the last run ended (real or simulated), in milliseconds since the Unix epoch; 0
+    /// before any ended. Benchmarks measure from it to the client's completion.
+    pub last_finish_unix_ms: u64,
 }
 
 /// How often one run of one task on one instance was executed.
@@ -635,6 +641,9 @@ pub(crate) struct State {
     pub(crate) invocation_order: BTreeMap<u64, String>,
     /// Task sequence numbers per instance index.
     pub(crate) instance_tasks: Vec<Vec<u64>>,
+    /// Task sequence numbers per command id, ascending: a listing filtered by `CommandId`
+    /// walks only that command's tasks.
+    pub(crate) command_tasks: HashMap<String, Vec<u64>>,
     /// (action, ClientToken) → entry.
     pub(crate) tokens: HashMap<(String, String), TokenEntry>,
     token_order: VecDeque<(String, String)>,
@@ -702,6 +711,7 @@ impl State {
             invocations: HashMap::new(),
             invocation_order: BTreeMap::new(),
             instance_tasks: vec![Vec::new(); count],
+            command_tasks: HashMap::new(),
             tokens: HashMap::new(),
             token_order: VecDeque::new(),
             nonces: NonceCache::default(),

@@ -451,6 +451,7 @@ pub(crate) fn finish_run(sandbox: &Arc<Sandbox>, invoke_id: &str, index: usize, 
     let now = Utc::now();
     run.pgid = None;
     let was_running = matches!(run.status, S::Running | S::Stopping);
+    state.stats.last_finish_unix_ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
     match outcome {
         Outcome::Exited(0) => {
             run.finish(S::Success, "", now);

@@ -12,6 +12,7 @@ mod harness;
 mod plan;
 mod run;
 mod saved;
+mod scale;
 mod schedule;
 mod secrets;
 mod signals;

@@ -306,3 +306,13 @@ pub fn render(report: &Report) -> String {
     text.push('\n');
     text
 }
+
+/// Writes the report as [`render`] does, straight into `out`: a fleet's report is never held
+/// as one string beside the results it is made of.
+pub fn write_to(report: &Report, out: impl std::io::Write) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(out);
+    serde_json::to_writer_pretty(&mut out, report)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
