@@ -170,7 +170,7 @@ fn runbook_files(paths: &[PathBuf], empty_is_error: bool) -> Result<Vec<PathBuf>
             } else if path
                 .extension()
                 .and_then(|e| e.to_str())
-                .is_some_and(|e| e == "yaml" || e == "yml")
+                .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
             {
                 out.push(path);
             }
@@ -309,6 +309,25 @@ fn plan(args: &PlanArgs) -> Result<i32, Error> {
                     .to_owned(),
             ),
         ));
+    }
+    if let Some(output) = &args.output {
+        let same = |a: &Path, b: &Path| {
+            std::fs::canonicalize(a)
+                .ok()
+                .zip(std::fs::canonicalize(b).ok())
+                .is_some_and(|(a, b)| a == b)
+        };
+        let inputs = std::iter::once(&args.file).chain(args.vars.vars_file.as_ref());
+        if let Some(input) = inputs.into_iter().find(|input| same(input, output)) {
+            return Err(Error::usage(
+                format!(
+                    "`-o {}` would overwrite `{}`, an input of this plan",
+                    output.display(),
+                    input.display()
+                ),
+                Some("write the plan to its own file, such as `-o plan.json`".to_owned()),
+            ));
+        }
     }
     let runbook = load(&args.file, &args.vars)?;
     let inventory = if args.offline {
@@ -651,6 +670,7 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
     // Template errors, and a schedule `run` cannot create, are input errors: report them
     // before starting anything.
     schedule::check_run(runbook.as_ref(), saved.as_ref(), args.once)?;
+    check_report_paths(&args.reports)?;
     if args.max_parallel == 0 {
         return Err(Error::usage(
             "`--max-parallel 0` would never start a step",
@@ -817,6 +837,7 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
             Some("point it at the sandbox the run used with `--endpoint URL`".to_owned()),
         ));
     }
+    check_report_paths(&args.reports)?;
     let base = working_dir()?;
     let run_dir = RunDir::find(&base, &args.run).ok_or_else(|| {
         Error::usage(
@@ -900,13 +921,15 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
     })
 }
 
-/// Writes `report.json` into the run directory and the report files asked for; returns the
-/// JSON report for `--format json`, and otherwise frees it at once (it holds every output).
+/// Writes `report.json` into the run directory and the report files asked for. Every file is
+/// attempted even when one fails (the first failure is returned beside the report), so one bad
+/// path loses no other record. Returns the JSON report for `--format json`, and otherwise
+/// frees it at once (it holds every output).
 fn write_reports(
     e: &Execution<'_>,
     summary: &RunSummary,
     exit_code: i32,
-) -> Result<Option<exec::report::json::Report>, Error> {
+) -> (Option<exec::report::json::Report>, Option<Error>) {
     let context = ReportContext {
         plan: e.plan,
         endpoint: e.target.client.endpoint(),
@@ -915,22 +938,57 @@ fn write_reports(
         exit_code,
         run_dir: Some(e.run_dir.path().display().to_string()),
     };
+    let mut first_error = None;
+    let mut keep = |result: Result<(), Error>| {
+        if let Err(error) = result {
+            first_error.get_or_insert(error);
+        }
+    };
     let report = exec::report::json::report(summary, &context);
-    write_report(&e.run_dir.report(), &report)?;
+    keep(write_report(&e.run_dir.report(), &report));
     if let Some(path) = &e.reports.report {
-        write_report(path, &report)?;
+        keep(write_report(path, &report));
     }
     let report = (e.format == OutputFormat::Json).then_some(report);
     if let Some(path) = &e.reports.junit {
-        write_file(
+        keep(write_file(
             path,
             &exec::report::junit::render(&e.plan.runbook.name, summary),
-        )?;
+        ));
     }
     if let Some(path) = &e.reports.summary {
-        write_file(path, &exec::report::markdown::render(e.plan, summary))?;
+        keep(write_file(
+            path,
+            &exec::report::markdown::render(e.plan, summary),
+        ));
     }
-    Ok(report)
+    (report, first_error)
+}
+
+/// Refuses, before anything runs, report paths that cannot be written: a folder, or a file
+/// in a folder that does not exist.
+fn check_report_paths(reports: &ReportArgs) -> Result<(), Error> {
+    let paths = [&reports.report, &reports.junit, &reports.summary];
+    for path in paths.into_iter().flatten() {
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let problem = if path.is_dir() {
+            Some("it is a folder")
+        } else if !parent.is_dir() {
+            Some("its folder does not exist")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(Error::usage(
+                format!("cannot write the report `{}`: {problem}", path.display()),
+                Some("give a file path in an existing folder; nothing was run".to_owned()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Everything `run` and `resume` share once the plan and its targets are known.
@@ -1033,7 +1091,7 @@ async fn execute(mut e: Execution<'_>) -> Result<i32, Error> {
         Ok(code) => *code,
         Err(error) => error.exit_code(),
     };
-    let report = write_reports(&e, &summary, exit_code)?;
+    let (report, write_error) = write_reports(&e, &summary, exit_code);
     match e.format {
         OutputFormat::Text => {
             let mut out = std::io::stdout().lock();
@@ -1058,7 +1116,16 @@ async fn execute(mut e: Execution<'_>) -> Result<i32, Error> {
             }
         );
     }
-    result
+    // A report that could not be written (a full disk: the paths were checked before the
+    // run) is an error of its own, but never hides the run's outcome.
+    match write_error {
+        None => result,
+        Some(error) if result.is_ok() => Err(error),
+        Some(error) => {
+            eprint!("{}", render_diagnostic(&error));
+            result
+        }
+    }
 }
 
 /// SIGTERM, where the platform has it.

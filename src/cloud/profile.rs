@@ -178,12 +178,22 @@ pub fn resolve(profile: Option<&str>, lookup: &Lookup<'_>) -> Result<Resolved, C
                 region: None,
             });
         }
-        (Some(_), None) => tried.push(format!(
-            "environment: `{ENV_ACCESS_KEY_ID}` is set but `{ENV_ACCESS_KEY_SECRET}` is not"
-        )),
-        (None, Some(_)) => tried.push(format!(
-            "environment: `{ENV_ACCESS_KEY_SECRET}` is set but `{ENV_ACCESS_KEY_ID}` is not"
-        )),
+        // Half a key pair is a mistake (a misnamed CI secret), not a reason to fall back to a
+        // developer's profile: the official SDKs' environment provider stops here too.
+        (Some(_), None) => {
+            tried.push(format!(
+                "environment: `{ENV_ACCESS_KEY_ID}` is set but `{ENV_ACCESS_KEY_SECRET}` is not \
+                 (a half-set pair stops the search; profiles were not tried)"
+            ));
+            return Err(CredentialError::Missing { tried });
+        }
+        (None, Some(_)) => {
+            tried.push(format!(
+                "environment: `{ENV_ACCESS_KEY_SECRET}` is set but `{ENV_ACCESS_KEY_ID}` is not \
+                 (a half-set pair stops the search; profiles were not tried)"
+            ));
+            return Err(CredentialError::Missing { tried });
+        }
         (None, None) => tried.push(format!(
             "environment: `{ENV_ACCESS_KEY_ID}` and `{ENV_ACCESS_KEY_SECRET}` are not set"
         )),
@@ -410,6 +420,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(half.contains("is set but"), "{half}");
+        // A half-set pair never falls back to the file's current profile.
+        for var in [ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET] {
+            let half = resolve_with(None, &[(var, "x")], Some(CONFIG))
+                .unwrap_err()
+                .to_string();
+            assert!(half.contains("profiles were not tried"), "{half}");
+        }
 
         let disabled = resolve_with(None, &[(ENV_PROFILE_DISABLED, "true")], Some(CONFIG))
             .unwrap_err()

@@ -196,7 +196,7 @@ pub enum RunEvent {
         /// Targets checked.
         instances: usize,
     },
-    /// Targets cannot run commands; nothing was changed.
+    /// Targets cannot run commands; no command was run.
     PreflightFailed {
         /// The targets and what is wrong with each.
         issues: Vec<TargetIssue>,

@@ -269,7 +269,7 @@ steps:
         .arg(&report));
     out.code(1);
     for line in [
-        "preflight failed: 3 targets cannot run commands; nothing was changed",
+        "preflight failed: 3 targets cannot run commands; no command was run",
         "  i-missing000000000001: not found",
         "  i-noagent0000000001: no running Cloud Assistant agent",
         "  i-stopped0000000001: Stopped, not Running",
@@ -1017,4 +1017,67 @@ steps:
     for write in ["CreateCommand", "InvokeCommand", "RunCommand"] {
         assert_eq!(sandbox.calls(write), 0, "{write}");
     }
+}
+
+/// A report path that cannot be written is refused before anything runs, not found out after
+/// the run changed machines.
+#[test]
+fn unwritable_report_paths_are_refused_before_anything_runs() {
+    let dir = Dir::new();
+    std::fs::create_dir_all(dir.path().join("a-folder")).expect("mkdir");
+    let sandbox = Sandbox::start();
+    let runbook = repo().join("runbooks/echo-123.yaml");
+    for (flag, path, problem) in [
+        ("--junit", "no-such-dir/x.xml", "its folder does not exist"),
+        ("--report", "a-folder", "it is a folder"),
+        ("--summary", "no-such-dir/s.md", "its folder does not exist"),
+    ] {
+        let out = run(sandbox
+            .bin()
+            .current_dir(dir.path())
+            .args(["run", "--yes"])
+            .arg(&runbook)
+            .args([flag, path]));
+        out.code(2);
+        assert!(
+            out.stderr
+                .contains(&format!("cannot write the report `{path}`: {problem}")),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(sandbox.total_calls(), 0, "nothing ran");
+}
+
+/// A skipped step is not counted as passed.
+#[test]
+fn the_summary_counts_skipped_steps_apart() {
+    let dir = Dir::new();
+    let path = dir.write(
+        "skip.yaml",
+        &format!(
+            "version: 1
+name: skip
+region: cn-hangzhou
+targets:
+  instances: [{I1}]
+steps:
+  - name: a
+    script: echo a
+  - name: b
+    depends_on: [a]
+    when: \"{{{{ steps.a.status == 'failed' }}}}\"
+    script: echo b
+"
+        ),
+    );
+    let sandbox = Sandbox::start();
+    let out = run(sandbox.bin().arg("run").arg(&path).arg("--yes"));
+    out.code(0);
+    assert!(
+        out.stdout
+            .contains("run succeeded: 1 step passed, 1 skipped"),
+        "{}",
+        out.stdout
+    );
 }

@@ -227,3 +227,27 @@ fn variables_given_with_a_saved_plan_are_refused() {
         assert_eq!(sandbox.total_calls(), before, "no call");
     }
 }
+
+#[test]
+fn a_plan_never_overwrites_its_runbook() {
+    let dir = Dir::new();
+    dir.write("runbook.yaml", RUNBOOK);
+    let out = run(crate::harness::bin().current_dir(dir.path()).args([
+        "plan",
+        "runbook.yaml",
+        "--offline",
+        "--format",
+        "json",
+        "-o",
+        "./runbook.yaml",
+    ]));
+    out.code(2);
+    assert!(
+        out.stderr
+            .contains("`-o ./runbook.yaml` would overwrite `runbook.yaml`, an input of this plan"),
+        "{}",
+        out.stderr
+    );
+    let text = std::fs::read_to_string(dir.path().join("runbook.yaml")).expect("runbook");
+    assert_eq!(text, RUNBOOK);
+}

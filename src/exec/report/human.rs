@@ -74,7 +74,7 @@ pub fn line(event: &RunEvent) -> Option<String> {
         ),
         RunEvent::PreflightFailed { issues } => {
             let mut text = format!(
-                "preflight failed: {} cannot run commands; nothing was changed",
+                "preflight failed: {} cannot run commands; no command was run",
                 Count(issues.len(), "target")
             );
             for issue in issues {
@@ -249,8 +249,21 @@ pub fn summary(out: &mut dyn Write, summary: &RunSummary) -> io::Result<()> {
         .filter(|s| !s.rollback && matches!(s.status, StepStatus::Failed))
         .count();
     if summary.success {
-        let main = summary.steps.iter().filter(|s| !s.rollback).count();
-        writeln!(out, "run succeeded: {} passed", Count(main, "step"))?;
+        let main = summary.steps.iter().filter(|s| !s.rollback);
+        let skipped = main
+            .clone()
+            .filter(|s| matches!(s.status, StepStatus::Skipped))
+            .count();
+        let passed = main.count() - skipped;
+        if skipped == 0 {
+            writeln!(out, "run succeeded: {} passed", Count(passed, "step"))?;
+        } else {
+            writeln!(
+                out,
+                "run succeeded: {} passed, {skipped} skipped",
+                Count(passed, "step")
+            )?;
+        }
     } else if summary.preflight_failed() {
         writeln!(
             out,
