@@ -601,7 +601,25 @@ fn new_run_id() -> String {
     )
 }
 
+/// Whether `endpoint` is on this machine (a standalone `ecs-runbook sandbox`, say): such a run
+/// needs no confirmation, as the in-process sandbox needs none.
+fn is_loopback(endpoint: &str) -> bool {
+    reqwest::Url::parse(endpoint).is_ok_and(|url| {
+        url.host_str().is_some_and(|host| {
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        })
+    })
+}
+
 fn confirm(plan: &Plan, target: &Target) -> Result<(), Error> {
+    if is_loopback(target.client.endpoint()) {
+        return Ok(());
+    }
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(Error::usage(
@@ -1186,7 +1204,25 @@ fn serve_sandbox(args: &SandboxArgs) -> Result<i32, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_endpoint;
+    use super::{check_endpoint, is_loopback};
+
+    #[test]
+    fn loopback_endpoints_are_local() {
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+        ] {
+            assert!(is_loopback(local), "{local}");
+        }
+        for remote in [
+            "https://ecs.cn-hangzhou.aliyuncs.com",
+            "https://ecs-vpc.cn-hangzhou.aliyuncs.com",
+            "http://10.0.0.1:80",
+        ] {
+            assert!(!is_loopback(remote), "{remote}");
+        }
+    }
 
     #[test]
     fn endpoints_need_a_scheme_and_a_host_only() {
