@@ -11,8 +11,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use crate::cloud::actions::{
     CreateCommand, DeleteCommand, DescribeCloudAssistantStatus, DescribeCommands,
     DescribeInstances, DescribeInvocationResults, DescribeInvocations, InstallCloudAssistant,
-    InvocationResult, InvokeCommand, InvokeInstance, RunCommand, StartInstance, StopInvocation,
-    TagFilter,
+    InvocationResult, InvokeCommand, InvokeInstance, ModifyCommand, RunCommand, StartInstance,
+    StopInvocation, TagFilter,
 };
 use crate::cloud::error::{CallError, TransportError};
 use crate::cloud::id::{CommandId, InstanceId, InvokeId, RegionId};
@@ -768,6 +768,74 @@ async fn create_command_limits_and_encodings() {
         .unwrap_err();
     assert_eq!(code(&err), ("InvalidCmdId.NotFound".into(), 404));
     client.call(&create_command("z")).await.unwrap();
+    sandbox.shutdown().await;
+}
+
+/// ModifyCommand changes only what it names, checks the limits CreateCommand checks, and
+/// answers `InvalidCmdId.NotFound` for a command that is gone or in another region.
+#[tokio::test]
+async fn modify_command_changes_named_fields_within_limits() {
+    let (sandbox, client) = boot(fast()).await;
+    let id = client
+        .call(&create_command("echo keep"))
+        .await
+        .unwrap()
+        .command_id;
+    client
+        .call(&ModifyCommand {
+            command_id: id.clone(),
+            description: Some("changed".into()),
+            working_dir: Some("/srv".into()),
+            ..ModifyCommand::default()
+        })
+        .await
+        .unwrap();
+    let listed = client
+        .call(&DescribeCommands {
+            command_id: Some(id.clone()),
+            content_encoding: Some("PlainText".into()),
+            ..DescribeCommands::default()
+        })
+        .await
+        .unwrap();
+    let command = &listed.commands.command[0];
+    assert_eq!(command.description, "changed");
+    assert_eq!(command.working_dir, "/srv");
+    assert_eq!(command.timeout, 60, "untouched");
+    assert_eq!(command.command_content, "echo keep");
+    let cases = [
+        (
+            ModifyCommand {
+                command_id: id.clone(),
+                name: Some("n".repeat(129)),
+                ..ModifyCommand::default()
+            },
+            "CmdName.ExceedLimit",
+            403,
+        ),
+        (
+            ModifyCommand {
+                command_id: id.clone(),
+                timeout: Some(86_401),
+                ..ModifyCommand::default()
+            },
+            "InvalidTimeout.ExceedLimit",
+            403,
+        ),
+        (
+            ModifyCommand {
+                command_id: CommandId::new("c-gone"),
+                name: Some("x".into()),
+                ..ModifyCommand::default()
+            },
+            "InvalidCmdId.NotFound",
+            404,
+        ),
+    ];
+    for (request, expected, http) in cases {
+        let err = client.call(&request).await.unwrap_err();
+        assert_eq!(code(&err), (expected.to_owned(), http), "{expected}");
+    }
     sandbox.shutdown().await;
 }
 
@@ -2099,12 +2167,12 @@ async fn generated_real_instances_get_directories_lazily() {
     sandbox.shutdown().await;
 }
 
-/// Signature V3 from the real client: all twelve actions pass the gateway's V3 check and do
+/// Signature V3 from the real client: all thirteen actions pass the gateway's V3 check and do
 /// their work, with no V1 request among them; a wrong secret gets the V3 string-to-sign back.
 #[tokio::test]
 #[expect(
     clippy::too_many_lines,
-    reason = "the twelve actions, in the order a run uses them"
+    reason = "the thirteen actions, in the order a run uses them"
 )]
 async fn every_action_over_signature_v3() {
     use crate::cloud::transport::SignatureVersion;
@@ -2157,6 +2225,24 @@ async fn every_action_over_signature_v3() {
         .await
         .unwrap();
     assert_eq!(described.commands.command.len(), 1);
+    client
+        .call(&ModifyCommand {
+            command_id: created.command_id.clone(),
+            name: Some("renamed".into()),
+            timeout: Some(90),
+            ..ModifyCommand::default()
+        })
+        .await
+        .unwrap();
+    let modified = client
+        .call(&DescribeCommands {
+            command_id: Some(created.command_id.clone()),
+            ..DescribeCommands::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(modified.commands.command[0].name, "renamed");
+    assert_eq!(modified.commands.command[0].timeout, 90);
     let invoked = client
         .call(&InvokeCommand {
             command_id: created.command_id.clone(),
@@ -2198,7 +2284,7 @@ async fn every_action_over_signature_v3() {
 
     let stats = sandbox.stats();
     let actions: Vec<&str> = stats.calls.keys().map(String::as_str).collect();
-    assert_eq!(actions.len(), 12, "{actions:?}");
+    assert_eq!(actions.len(), 13, "{actions:?}");
     assert_eq!(stats.signatures.get("V1"), None);
     assert_eq!(stats.signatures["V3"], stats.calls.values().sum::<u64>());
 
