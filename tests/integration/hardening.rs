@@ -416,8 +416,9 @@ fn a_run_signed_with_v3_works_end_to_end() {
     );
 }
 
-/// The sandbox listens on loopback only unless told otherwise: `--listen 0.0.0.0:0` is an
-/// input error (exit 2) that says why, and `--allow-non-loopback` lets it start.
+/// The sandbox listens on loopback only unless told otherwise: with no `--listen` it binds
+/// 127.0.0.1 (as the kernel's socket table shows), `--listen 0.0.0.0:0` is an input error
+/// (exit 2) that says why, and `--allow-non-loopback` lets it bind the address it was given.
 #[test]
 fn the_sandbox_refuses_non_loopback_addresses_without_the_flag() {
     for addr in ["0.0.0.0:0", "[::]:0"] {
@@ -436,24 +437,58 @@ fn the_sandbox_refuses_non_loopback_addresses_without_the_flag() {
         );
         assert!(out.stdout.is_empty(), "{}", out.stdout);
     }
-    let mut child = bin()
-        .args(["sandbox", "--listen", "0.0.0.0:0", "--allow-non-loopback"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starts");
-    let mut first = String::new();
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut byte = [0u8; 1];
-    while stdout.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
-        first.push(char::from(byte[0]));
+    let cases: [(&[&str], &str); 2] = [
+        (&[], "0100007F"),
+        (
+            &["--listen", "0.0.0.0:0", "--allow-non-loopback"],
+            "00000000",
+        ),
+    ];
+    for (args, bound) in cases {
+        let mut child = bin()
+            .arg("sandbox")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts");
+        let mut first = String::new();
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+            first.push(char::from(byte[0]));
+        }
+        let port = first
+            .strip_prefix("sandbox listening on http://127.0.0.1:")
+            .and_then(|p| p.parse::<u16>().ok());
+        let listening = port.map(listening_ipv4);
+        let _ = child.kill();
+        let _ = child.wait();
+        let port = port.unwrap_or_else(|| panic!("{args:?}: {first}"));
+        assert_eq!(
+            listening,
+            Some(vec![bound.to_owned()]),
+            "{args:?}: port {port}"
+        );
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(
-        first.starts_with("sandbox listening on http://127.0.0.1:"),
-        "{first}"
-    );
+}
+
+/// The local addresses (hex, as `/proc/net/tcp` writes them) of IPv4 sockets listening on
+/// `port`.
+fn listening_ipv4(port: u16) -> Vec<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("the kernel's socket table");
+    let wanted = format!("{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let local = fields.nth(1)?;
+            let state = fields.nth(1)?;
+            let (ip, p) = local.split_once(':')?;
+            (p == wanted && state == "0A").then(|| ip.to_owned())
+        })
+        .collect()
 }
 
 /// One raw HTTP/1.1 exchange with the sandbox: status and body.
