@@ -22,6 +22,7 @@ use crate::cloud::status::{
 };
 use crate::cloud::transport::{Client, ClientBuilder, RetryPolicy};
 use crate::cloud::wire::Params;
+use crate::sandbox::handlers::ACTIONS;
 use crate::sandbox::{
     ActionFaults, AgentFault, DEFAULT_INSTANCE_IDS, Execution, FaultKind, Faults, Fleet,
     InstanceFaults, InstanceSpec, Limits, Os, RunningSandbox, SandboxConfig, Simulation, Timing,
@@ -1542,8 +1543,8 @@ async fn describe_invocation_results_pages_across_tasks() {
     sandbox.shutdown().await;
 }
 
-/// The official Python SDK drives the sandbox through the seed flow, via the conformance
-/// driver `tests/conformance/run-python-sdk.sh`. Runs when `ECS_RUNBOOK_SDK_VENV` names a
+/// The official Python SDKs drive all twelve actions of the reference (the seed flow among
+/// them), via the conformance driver `tests/conformance/run-python-sdk.sh`. Runs when `ECS_RUNBOOK_SDK_VENV` names a
 /// virtualenv with `aliyun-python-sdk-core`, `aliyun-python-sdk-ecs` and
 /// `alibabacloud-ecs20140526` installed; otherwise
 /// it says so and passes. The driver is given a stand-in for `ecs-runbook sandbox` that
@@ -1585,16 +1586,20 @@ async fn python_sdk_seed_flow() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("ok: output b'123\\n'"), "{stdout}");
-    assert!(
-        stdout.contains("ok (signature V3): output b'123\\n'"),
-        "{stdout}"
-    );
+    for line in [
+        "ok (aliyun-python-sdk-core, signature V1): 12 actions; output b'123\\n'",
+        "ok (Tea SDK, signature v3): 12 actions, typed models round-trip; output b'123\\n'",
+        "ok (Tea SDK, signature v2): 12 actions, typed models round-trip; output b'123\\n'",
+    ] {
+        assert!(stdout.contains(line), "{line}\n{stdout}");
+    }
     let stats = sandbox.stats();
-    assert_eq!(stats.calls_of("CreateCommand"), 2);
-    assert_eq!(stats.calls_of("InvokeCommand"), 2);
-    assert_eq!(stats.errors["SignatureDoesNotMatch"], 2);
-    assert_eq!(stats.real_executions, 2);
+    for action in ACTIONS.iter().filter(|a| **a != "StartInstance") {
+        assert!(stats.calls_of(action) >= 3, "{action}");
+    }
+    assert_eq!(stats.calls_of("ModifyCommand"), 3);
+    assert_eq!(stats.calls_of("StopInvocation"), 3);
+    assert_eq!(stats.errors["SignatureDoesNotMatch"], 3);
     sandbox.shutdown().await;
 }
 
@@ -1712,7 +1717,7 @@ async fn security_token_is_signed_and_accepted() {
 }
 
 /// The official Node SDK (`@alicloud/pop-core`, V1 with every parameter in a POST form body)
-/// drives the sandbox through the seed flow via `tests/conformance/run-node-sdk.sh`. Runs
+/// drives all twelve actions (the seed flow among them) via `tests/conformance/run-node-sdk.sh`. Runs
 /// when `ECS_RUNBOOK_NODE_MODULES` names a folder whose `node_modules` has the SDK.
 #[tokio::test]
 async fn node_sdk_seed_flow() {
@@ -1736,11 +1741,13 @@ async fn node_sdk_seed_flow() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("ok (pop-core): output \"123\\n\""),
+        stdout.contains("ok (pop-core, signature V1): 12 actions; output \"123\\n\""),
         "{stdout}"
     );
     let stats = sandbox.stats();
-    assert_eq!(stats.calls_of("InvokeCommand"), 1);
+    for action in ACTIONS.iter().filter(|a| **a != "StartInstance") {
+        assert!(stats.calls_of(action) >= 1, "{action}");
+    }
     assert_eq!(stats.errors["SignatureDoesNotMatch"], 1);
     sandbox.shutdown().await;
 }
