@@ -652,3 +652,103 @@ fn the_sandbox_bounds_requests_and_refuses_replays_and_stale_timestamps() {
     assert_eq!(counts["signatures"]["V1"], 1, "{counts}");
     assert_eq!(counts["signatures"]["V3"], 1, "{counts}");
 }
+
+/// `1,000,000`: a count with thousands separators, as the README writes them.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `16 MiB`, `256 KiB`: a whole number of binary units.
+fn binary(bytes: usize) -> String {
+    if bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else {
+        assert!(bytes.is_multiple_of(1024), "{bytes}");
+        format!("{} KiB", bytes / 1024)
+    }
+}
+
+/// The limits table in the README's "Hardening" section states the values of the constants
+/// the code enforces, row by row.
+#[test]
+fn readme_limits_are_the_code() {
+    use ecs_runbook::plan::{calls, graph, guard};
+    use ecs_runbook::runbook::{load, yaml};
+    let limits = ecs_runbook::sandbox::Limits::default();
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let section = readme
+        .split("\n## Hardening\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### Limits\n").nth(1))
+        .and_then(|rest| rest.split("\n#").next())
+        .expect("a Hardening section with a Limits table");
+    let skew = limits.timestamp_skew.as_secs();
+    assert_eq!(skew % 60, 0);
+    let rows = [
+        ("Runbook file size", binary(yaml::MAX_FILE_SIZE)),
+        ("YAML nodes, aliases expanded", grouped(yaml::MAX_NODES)),
+        ("YAML nesting depth", grouped(yaml::MAX_DEPTH)),
+        (
+            "Steps per file, `steps` and `rollback` together",
+            grouped(load::MAX_STEPS),
+        ),
+        (
+            "Script per step, inline or `script_file`",
+            binary(load::MAX_SCRIPT_BYTES),
+        ),
+        ("Problems reported per file", grouped(load::MAX_DIAGNOSTICS)),
+        (
+            "Template nesting (blocks, brackets in one tag)",
+            grouped(guard::MAX_NESTING),
+        ),
+        (
+            "Nested `for` loops in a template",
+            grouped(guard::MAX_LOOP_NESTING),
+        ),
+        (
+            "Numbers one `range` gives",
+            grouped(usize::try_from(guard::MAX_RANGE).expect("small")),
+        ),
+        (
+            "Edges shown at each end of a long cycle",
+            grouped(graph::CYCLE_SHOWN),
+        ),
+        (
+            "CommandContent per step after Base64 (plan warning)",
+            binary(calls::MAX_CONTENT_BYTES),
+        ),
+        (
+            "Sandbox request, query string plus body",
+            binary(limits.request_bytes),
+        ),
+        (
+            "Sandbox `Timestamp` skew, and its nonce replay window",
+            format!("{} minutes", skew / 60),
+        ),
+        ("Nonces the sandbox remembers", grouped(limits.nonces)),
+    ];
+    let table: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Limit |"))
+        .collect();
+    for (what, value) in &rows {
+        let row = format!("| {what} | {value} |");
+        assert!(
+            table.iter().any(|l| l.starts_with(&row)),
+            "README: no row `{row}` in the Hardening limits table"
+        );
+    }
+    assert_eq!(
+        table.len(),
+        rows.len(),
+        "a row without a constant: {table:#?}"
+    );
+}
