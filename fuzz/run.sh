@@ -25,8 +25,9 @@ RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-
 corpus=target/fuzz/corpus
 artifacts=target/fuzz/artifacts
 mkdir -p "$corpus" "$artifacts"
-find runbooks tests/corpus -type f \( -name '*.yaml' -o -name '*.yml' \) -size -64k \
-    -exec cp -n -t "$corpus" {} + 2>/dev/null || true
+# Seeds named after their paths, so files of the same name in different folders all go in.
+find runbooks tests/corpus -type f \( -name '*.yaml' -o -name '*.yml' \) -size -64k |
+    while IFS= read -r seed; do cp -n "$seed" "$corpus/seed-${seed//\//-}"; done
 
 exec "$build/$triple/release/load_and_plan" "$corpus" \
     -dict=fuzz/load_and_plan.dict -max_total_time="$seconds" -max_len=65536 -timeout=10 \
