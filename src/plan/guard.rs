@@ -12,10 +12,10 @@
 //!   [`MAX_NESTING`], brackets inside one tag nested deeper than [`MAX_NESTING`], and `for`
 //!   loops nested deeper than [`MAX_LOOP_NESTING`];
 //! - `get_env`, which would put the environment (the AccessKey secret among it) into a script;
-//! - `range` of more than [`MAX_RANGE`] numbers (enforced by [`range`], which replaces Tera's).
+//! - `range` of more than [`MAX_RANGE`] numbers (enforced by `range`, which replaces Tera's).
 //!
-//! `render` calls [`check`] on the text Tera will parse (Cloud Assistant tokens already swapped
-//! for markers) and registers [`range`] and [`get_env`]; the offsets it returns are in that
+//! `render` calls `check` on the text Tera will parse (Cloud Assistant tokens already swapped
+//! for markers) and registers `range` and `get_env`; the offsets it returns are in that
 //! text.
 
 use std::collections::HashMap;
