@@ -7,6 +7,7 @@
 
 mod schedule;
 
+use std::collections::HashSet;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,12 +17,13 @@ use tokio::sync::{mpsc, watch};
 use clap::CommandFactory as _;
 
 use crate::cli::{
-    Cli, Command, DiagnosticsFormat, PlanArgs, PlanFormat, ReportArgs, ResumeArgs, RunArgs,
-    SandboxArgs, Shell, Signature, TargetArgs, ValidateArgs, VarArgs,
+    Cli, Command, OutputFormat, PlanArgs, PlanFormat, ReportArgs, ResumeArgs, RunArgs, SandboxArgs,
+    Shell, Signature, TargetArgs, ValidateArgs, VarArgs,
 };
 use crate::cloud::credential::Credential;
 use crate::cloud::id::RegionId;
 use crate::cloud::profile;
+use crate::cloud::transport::ENV_ENDPOINT;
 use crate::cloud::{Client, ClientBuilder, SignatureVersion};
 use crate::error::{EXIT_INVALID_INPUT, EXIT_OK, Error};
 use crate::exec::journal::{Journal, Replay, RunDir};
@@ -134,13 +136,25 @@ fn start_error(error: sandbox::StartError) -> Error {
 }
 
 /// Every `.yaml` / `.yml` file under `paths`, in sorted order.
-fn runbook_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
-        let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+/// The runbook files of `paths` (folders searched recursively). With `empty_is_error`, a
+/// folder holding none is a usage error; `schedule apply` allows it (every schedule removed).
+fn runbook_files(paths: &[PathBuf], empty_is_error: bool) -> Result<Vec<PathBuf>, Error> {
+    /// Walks `dir`, following symbolic links but entering each real directory once, so a
+    /// link loop or two links to one folder neither hang nor repeat.
+    fn walk(
+        dir: &Path,
+        seen_dirs: &mut HashSet<PathBuf>,
+        out: &mut Vec<PathBuf>,
+    ) -> Result<(), Error> {
+        let io = |source| Error::Io {
             action: "read",
             path: dir.to_owned(),
             source,
-        })?;
+        };
+        if !seen_dirs.insert(std::fs::canonicalize(dir).map_err(io)?) {
+            return Ok(());
+        }
+        let entries = std::fs::read_dir(dir).map_err(io)?;
         let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
         for path in paths {
@@ -152,7 +166,7 @@ fn runbook_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
                 continue;
             }
             if path.is_dir() {
-                walk(&path, out)?;
+                walk(&path, seen_dirs, out)?;
             } else if path
                 .extension()
                 .and_then(|e| e.to_str())
@@ -164,18 +178,39 @@ fn runbook_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
         Ok(())
     }
     let mut out = Vec::new();
+    let mut seen_dirs = HashSet::new();
     for path in paths {
         if path.is_dir() {
-            walk(path, &mut out)?;
+            if std::fs::canonicalize(path).is_ok_and(|c| seen_dirs.contains(&c)) {
+                continue;
+            }
+            let before = out.len();
+            walk(path, &mut seen_dirs, &mut out)?;
+            if empty_is_error && out.len() == before {
+                return Err(Error::usage(
+                    format!(
+                        "no runbook (`*.yaml` or `*.yml`) under `{}`",
+                        path.display()
+                    ),
+                    Some(
+                        "give runbook files or folders that hold some (hidden folders are \
+                         skipped); a folder without runbooks is most likely a wrong path"
+                            .to_owned(),
+                    ),
+                ));
+            }
         } else {
             out.push(path.clone());
         }
     }
+    // The same file reached twice (two links, or a file and its folder) is checked once.
+    let mut seen_files = HashSet::new();
+    out.retain(|p| seen_files.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(out)
 }
 
 fn validate(args: &ValidateArgs) -> Result<i32, Error> {
-    let files = runbook_files(&args.paths)?;
+    let files = runbook_files(&args.paths, true)?;
     let mut failed = 0;
     let mut reports = Vec::new();
     let stderr = std::io::stderr();
@@ -186,21 +221,21 @@ fn validate(args: &ValidateArgs) -> Result<i32, Error> {
             failed += 1;
         }
         match args.format {
-            DiagnosticsFormat::Text => match &problems {
+            OutputFormat::Text => match &problems {
                 None => write_output(None, &format!("ok {}\n", file.display()))?,
                 Some(all) => {
                     let _ = writeln!(stderr.lock(), "{}", render_diagnostic(all));
                     write_output(None, &format!("error {}\n", file.display()))?;
                 }
             },
-            DiagnosticsFormat::Json => reports.push(serde_json::json!({
+            OutputFormat::Json => reports.push(serde_json::json!({
                 "path": file.display().to_string(),
                 "ok": problems.is_none(),
                 "diagnostics": problems.map_or_else(|| serde_json::json!([]), |all| all.to_json()),
             })),
         }
     }
-    if args.format == DiagnosticsFormat::Json {
+    if args.format == OutputFormat::Json {
         let doc = serde_json::json!({"files": reports, "errors": failed});
         let mut text = serde_json::to_string_pretty(&doc).expect("JSON serialises");
         text.push('\n');
@@ -266,6 +301,15 @@ fn plan_format(format: PlanFormat) -> Format {
 }
 
 fn plan(args: &PlanArgs) -> Result<i32, Error> {
+    if args.offline && args.target.endpoint.is_some() {
+        return Err(Error::usage(
+            "`--offline` makes no call, so `--endpoint` would not be used",
+            Some(
+                "drop `--endpoint` to plan offline, or `--offline` to check the targets there"
+                    .to_owned(),
+            ),
+        ));
+    }
     let runbook = load(&args.file, &args.vars)?;
     let inventory = if args.offline {
         None
@@ -319,6 +363,7 @@ impl Target {
             .clone()
             .map(RegionId::new)
             .or_else(|| runbook_region.cloned());
+        let endpoint = endpoint(args)?;
         if args.sandbox {
             let mut config = sandbox::SandboxConfig::default();
             if let Some(path) = &args.fleet {
@@ -353,8 +398,8 @@ impl Target {
         };
         let mut builder = ClientBuilder::new(region, resolved.credential)
             .signature(signature_version(args.signature));
-        if let Some(endpoint) = &args.endpoint {
-            builder = builder.endpoint(endpoint.clone());
+        if let Some(endpoint) = endpoint {
+            builder = builder.endpoint(endpoint);
         }
         Ok(Self {
             client: builder.build(),
@@ -367,6 +412,60 @@ impl Target {
             sandbox.shutdown().await;
         }
     }
+}
+
+/// The endpoint calls go to: `--endpoint`, else [`ENV_ENDPOINT`], else none (the regional
+/// one). `--sandbox` with `--endpoint` is refused; with only the environment variable set the
+/// sandbox wins, as `plan --offline` ignores it.
+fn endpoint(args: &TargetArgs) -> Result<Option<String>, Error> {
+    let (text, source) = match &args.endpoint {
+        Some(_) if args.sandbox => {
+            return Err(Error::usage(
+                "`--sandbox` and `--endpoint` both say where calls go",
+                Some(
+                    "pass `--sandbox` to start one in this process, or `--endpoint URL` for a running `ecs-runbook sandbox` or the cloud, not both"
+                        .to_owned(),
+                ),
+            ));
+        }
+        Some(flag) => (flag.clone(), "--endpoint "),
+        None if args.sandbox => return Ok(None),
+        None => match std::env::var(ENV_ENDPOINT) {
+            Ok(text) if !text.is_empty() => (text, "ECS_RUNBOOK_ENDPOINT="),
+            _ => return Ok(None),
+        },
+    };
+    check_endpoint(&text)
+        .map(|url| Some(url.to_owned()))
+        .map_err(|(problem, help)| Error::usage(format!("`{source}{text}` {problem}"), Some(help)))
+}
+
+/// An endpoint is `http://` or `https://`, a host and an optional port, and an optional final
+/// `/` (dropped); no path, query or spaces. Returns the URL to use, or the problem and a fix.
+pub(crate) fn check_endpoint(text: &str) -> Result<&str, (String, String)> {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        let host = text.strip_suffix('/').unwrap_or(text);
+        return Err((
+            "has no scheme".to_owned(),
+            format!("write `https://{host}`"),
+        ));
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    let url = &text[..scheme.len() + 3 + authority.len()];
+    if scheme != "https" && scheme != "http" {
+        return Err((
+            format!("has the scheme `{scheme}`, not `https` or `http`"),
+            format!("write `https://{authority}`"),
+        ));
+    }
+    if authority.is_empty() || authority.contains(['/', '?', '#', ' ', '@']) {
+        return Err((
+            "is not a scheme and a host (with an optional port) alone".to_owned(),
+            "for example `https://ecs-vpc.cn-hangzhou.aliyuncs.com` or `http://127.0.0.1:8080`"
+                .to_owned(),
+        ));
+    }
+    Ok(url)
 }
 
 fn signature_version(signature: Signature) -> SignatureVersion {
@@ -449,10 +548,29 @@ fn resolve_secrets(plan: &Plan, base: &Path) -> Result<SecretValues, Error> {
                 text.strip_suffix('\n').unwrap_or(&text).to_owned()
             }
         };
+        let length = value.chars().count();
+        if length < MIN_SECRET_CHARS {
+            // Never echo the value, not even its characters' classes.
+            return Err(Error::usage(
+                format!(
+                    "secret variable `{name}` is {} long: a secret that short cannot be masked in \
+                     instance output without masking ordinary text as well",
+                    crate::count::Count(length, "character")
+                ),
+                Some(format!(
+                    "use a secret of at least {MIN_SECRET_CHARS} characters, or make `{name}` a \
+                     plain variable if it is not secret"
+                )),
+            ));
+        }
         values.0.insert(name.clone(), value);
     }
     Ok(values)
 }
+
+/// The shortest secret value `run` accepts: output is masked by the value, and a shorter one
+/// would hide ordinary text (every `a` of the output for the secret `a`).
+const MIN_SECRET_CHARS: usize = 4;
 
 fn new_run_id() -> String {
     let now = chrono::Utc::now();
@@ -514,14 +632,33 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
     // Everything that can be checked offline is checked before any API call.
     let (runbook, saved) = match (&args.file, &args.plan) {
         (Some(file), None) => (Some(load(file, &args.vars)?), None),
-        (None, Some(plan)) => (None, Some(read_plan(plan)?)),
+        (None, Some(plan)) => {
+            if !args.vars.vars.is_empty() || args.vars.vars_file.is_some() {
+                return Err(Error::usage(
+                    "`--var` and `--vars-file` do not apply to a saved plan: its variables were \
+                     fixed when it was written",
+                    Some(format!(
+                        "plan again with the new values (`ecs-runbook plan RUNBOOK --var k=v \
+                         --format json -o {}`), or run the runbook itself",
+                        plan.display()
+                    )),
+                ));
+            }
+            (None, Some(read_plan(plan)?))
+        }
         _ => unreachable!("clap requires exactly one of FILE and --plan"),
     };
     // Template errors, and a schedule `run` cannot create, are input errors: report them
     // before starting anything.
     schedule::check_run(runbook.as_ref(), saved.as_ref(), args.once)?;
+    if args.max_parallel == 0 {
+        return Err(Error::usage(
+            "`--max-parallel 0` would never start a step",
+            Some("pass `--max-parallel 1` to run one step at a time".to_owned()),
+        ));
+    }
     let settings = RunSettings {
-        max_parallel: args.max_parallel.max(1),
+        max_parallel: args.max_parallel,
         keep_commands: args.keep_commands,
         timeout_grace_ms: u64::try_from(timeout_grace(&args.timeout_grace)?.as_millis())
             .unwrap_or(u64::MAX),
@@ -557,12 +694,13 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
             }
             (None, None) => unreachable!("one of them is set"),
         };
+        refuse_empty_targets(&plan)?;
         if !args.yes && target.sandbox.is_none() {
             confirm(&plan, &target)?;
         }
         let secrets = resolve_secrets(&plan, &runbook_dir(&plan))?;
         if plan.schedule.is_some() && !args.once {
-            return schedule::run_timed(target, &plan, &secrets).await;
+            return schedule::run_timed(target, &plan, &secrets, args.format).await;
         }
         let run_id = new_run_id();
         let run_dir = RunDir::create(&base, &run_id).map_err(|source| Error::Io {
@@ -584,10 +722,48 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
             resume: None,
             check_drift,
             reports: &args.reports,
+            format: args.format,
         })
         .await;
         target.shutdown().await;
         code
+    })
+}
+
+/// A main step whose targets match no instance would "succeed" on nothing: a tag typo must not
+/// look like a done job, so the run does not start.
+fn refuse_empty_targets(plan: &Plan) -> Result<(), Error> {
+    let empty: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|step| step.targets.instances.as_ref().is_some_and(Vec::is_empty))
+        .map(|step| {
+            let tags: Vec<String> = step
+                .targets
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if tags.is_empty() {
+                format!("`{}`", step.name)
+            } else {
+                format!("`{}` (tags {})", step.name, tags.join(", "))
+            }
+        })
+        .collect();
+    if empty.is_empty() {
+        return Ok(());
+    }
+    Err(Error::NoTargets {
+        message: format!(
+            "no instance matches the targets of {} {}; nothing was run",
+            if empty.len() == 1 { "step" } else { "steps" },
+            empty.join(", ")
+        ),
+        help: "check the tag keys and values (`ecs-runbook plan` shows what each tag set \
+               resolves to, and DescribeInstances lists the instances' tags); a tag match is \
+               exact and case-sensitive"
+            .to_owned(),
     })
 }
 
@@ -670,6 +846,7 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
             args.target
                 .endpoint
                 .clone()
+                .or_else(|| std::env::var(ENV_ENDPOINT).ok().filter(|e| !e.is_empty()))
                 .unwrap_or_else(|| replay.started.endpoint.clone()),
         ),
         region: Some(
@@ -705,6 +882,7 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
             }),
             check_drift: true,
             reports: &args.reports,
+            format: args.format,
         })
         .await;
         target.shutdown().await;
@@ -712,8 +890,9 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
     })
 }
 
-/// Writes `report.json` into the run directory and the report files asked for.
-fn write_reports(e: &Execution<'_>, summary: &RunSummary, exit_code: i32) -> Result<(), Error> {
+/// Writes `report.json` into the run directory and the report files asked for; returns the
+/// JSON report.
+fn write_reports(e: &Execution<'_>, summary: &RunSummary, exit_code: i32) -> Result<String, Error> {
     let context = ReportContext {
         plan: e.plan,
         endpoint: e.target.client.endpoint(),
@@ -736,7 +915,7 @@ fn write_reports(e: &Execution<'_>, summary: &RunSummary, exit_code: i32) -> Res
     if let Some(path) = &e.reports.summary {
         write_file(path, &exec::report::markdown::render(e.plan, summary))?;
     }
-    Ok(())
+    Ok(report)
 }
 
 /// Everything `run` and `resume` share once the plan and its targets are known.
@@ -751,6 +930,8 @@ struct Execution<'a> {
     resume: Option<Resume<'a>>,
     check_drift: bool,
     reports: &'a ReportArgs,
+    /// How the results are printed on stdout: the human summary, or the JSON report.
+    format: OutputFormat,
 }
 
 /// Runs the plan with Ctrl-C handling and the reporters, writes the report files and the
@@ -759,11 +940,22 @@ async fn execute(mut e: Execution<'_>) -> Result<i32, Error> {
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
     let signals = tokio::spawn(async move {
+        // SIGTERM (a CI job cancelled, a service stopped) is the second Ctrl-C at once: there
+        // is rarely time to wait for running invocations.
+        let mut term = terminate_signal();
         let mut level = Cancel::None;
-        while tokio::signal::ctrl_c().await.is_ok() {
-            level = match level {
-                Cancel::None => Cancel::StopLaunching,
-                _ => Cancel::StopRunning,
+        loop {
+            level = tokio::select! {
+                interrupted = tokio::signal::ctrl_c() => {
+                    if interrupted.is_err() {
+                        break;
+                    }
+                    match level {
+                        Cancel::None => Cancel::StopLaunching,
+                        _ => Cancel::StopRunning,
+                    }
+                }
+                () = next_terminate(&mut term) => Cancel::StopRunning,
             };
             if cancel_tx.send(level).is_err() {
                 break;
@@ -823,11 +1015,14 @@ async fn execute(mut e: Execution<'_>) -> Result<i32, Error> {
         Ok(code) => *code,
         Err(error) => error.exit_code(),
     };
-    write_reports(&e, &summary, exit_code)?;
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = exec::report::human::summary(&mut out, &summary);
-        let _ = out.flush();
+    let report = write_reports(&e, &summary, exit_code)?;
+    match e.format {
+        OutputFormat::Text => {
+            let mut out = std::io::stdout().lock();
+            let _ = exec::report::human::summary(&mut out, &summary);
+            let _ = out.flush();
+        }
+        OutputFormat::Json => write_output(None, &report)?,
     }
     if !summary.success && !summary.preflight_failed() && e.target.sandbox.is_none() {
         eprintln!(
@@ -844,6 +1039,33 @@ async fn execute(mut e: Execution<'_>) -> Result<i32, Error> {
     result
 }
 
+/// SIGTERM, where the platform has it.
+#[cfg(unix)]
+fn terminate_signal() -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
+}
+
+#[cfg(not(unix))]
+fn terminate_signal() -> Option<()> {
+    None
+}
+
+/// Waits for the next SIGTERM; never, without one.
+#[cfg(unix)]
+async fn next_terminate(term: &mut Option<tokio::signal::unix::Signal>) {
+    if let Some(signal) = term
+        && signal.recv().await.is_some()
+    {
+        return;
+    }
+    std::future::pending::<()>().await;
+}
+
+#[cfg(not(unix))]
+async fn next_terminate(_: &mut Option<()>) {
+    std::future::pending::<()>().await;
+}
+
 fn serve_sandbox(args: &SandboxArgs) -> Result<i32, Error> {
     let mut config = sandbox::SandboxConfig {
         listen: args.listen,
@@ -856,12 +1078,54 @@ fn serve_sandbox(args: &SandboxArgs) -> Result<i32, Error> {
     if let Some(path) = &args.fleet {
         config.fleet = sandbox::Fleet::load(path).map_err(fleet_error)?;
     }
+    if let Some(seed) = args.seed {
+        config.fleet.faults.seed = seed;
+    }
     let rt = runtime();
     rt.block_on(async {
         let running = sandbox::start(config).await.map_err(start_error)?;
         write_output(None, &format!("sandbox listening on {}\n", running.url()))?;
-        let _ = tokio::signal::ctrl_c().await;
+        let mut term = terminate_signal();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = next_terminate(&mut term) => {}
+        }
         running.shutdown().await;
         Ok(EXIT_OK)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_endpoint;
+
+    #[test]
+    fn endpoints_need_a_scheme_and_a_host_only() {
+        for (text, expected) in [
+            (
+                "https://ecs-vpc.cn-hangzhou.aliyuncs.com",
+                Ok("https://ecs-vpc.cn-hangzhou.aliyuncs.com"),
+            ),
+            ("http://127.0.0.1:8080/", Ok("http://127.0.0.1:8080")),
+            ("ecs-vpc.cn-hangzhou.aliyuncs.com", Err("has no scheme")),
+            (
+                "ftp://ecs.aliyuncs.com",
+                Err("has the scheme `ftp`, not `https` or `http`"),
+            ),
+            (
+                "https://",
+                Err("is not a scheme and a host (with an optional port) alone"),
+            ),
+            (
+                "https://ecs.aliyuncs.com/v1",
+                Err("is not a scheme and a host (with an optional port) alone"),
+            ),
+        ] {
+            assert_eq!(
+                check_endpoint(text).map_err(|(problem, _)| problem),
+                expected.map_err(str::to_owned),
+                "{text}"
+            );
+        }
+    }
 }

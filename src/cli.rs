@@ -69,16 +69,17 @@ pub struct ValidateArgs {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = DiagnosticsFormat::Text)]
-    pub format: DiagnosticsFormat,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
-/// How `validate` reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiagnosticsFormat {
-    /// Rendered diagnostics.
+/// How a command prints its results on stdout (progress and diagnostics always go to stderr).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for people.
+    #[default]
     Text,
-    /// One JSON document, for CI annotations.
+    /// One JSON document (its shape is in the README).
     Json,
 }
 
@@ -102,8 +103,9 @@ pub struct TargetArgs {
     /// Fleet file for `--sandbox`.
     #[arg(long, value_name = "FILE", requires = "sandbox")]
     pub fleet: Option<PathBuf>,
-    /// API endpoint, e.g. a VPC endpoint or a sandbox URL.
-    #[arg(long, env = "ECS_RUNBOOK_ENDPOINT", value_name = "URL")]
+    /// API endpoint with its scheme, e.g. the VPC endpoint
+    /// `https://ecs-vpc.cn-hangzhou.aliyuncs.com` or a sandbox URL; else `ECS_RUNBOOK_ENDPOINT`.
+    #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Region (else the runbook's `region`, the profile's, or `ALIBABA_CLOUD_REGION_ID`).
     #[arg(long, value_name = "REGION")]
@@ -208,7 +210,10 @@ pub struct RunArgs {
     /// Do not ask for confirmation before running against the cloud.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Steps running at once (independent branches of the graph).
+    /// Output format of the results on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Steps running at once (independent branches of the graph); at least 1.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub max_parallel: usize,
     /// Keep the commands the run created.
@@ -241,6 +246,9 @@ pub struct ResumeArgs {
     /// Run failed steps again (their failed instances only).
     #[arg(long)]
     pub retry_failed: bool,
+    /// Output format of the results on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
     /// Where calls go (default: the endpoint the run used).
     #[command(flatten)]
     pub target: TargetArgs,
@@ -277,15 +285,6 @@ pub enum ScheduleCommand {
     Remove(RemoveArgs),
 }
 
-/// Preview output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PreviewFormat {
-    /// One line per fire time, then the warnings.
-    Text,
-    /// One JSON document.
-    Json,
-}
-
 /// `schedule preview`.
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
@@ -306,8 +305,8 @@ pub struct PreviewArgs {
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = PreviewFormat::Text)]
-    pub format: PreviewFormat,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 /// `schedule apply`.
@@ -322,6 +321,9 @@ pub struct ApplyArgs {
     /// Make the changes; without it only the diff is printed.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Output format of the results on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
     /// Where calls go.
     #[command(flatten)]
     pub target: TargetArgs,
@@ -343,6 +345,9 @@ pub struct ListArgs {
     /// How many of the last runs per schedule.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub results: usize,
+    /// Output format of the results on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
     /// Where calls go.
     #[command(flatten)]
     pub target: TargetArgs,
@@ -359,6 +364,9 @@ pub struct RemoveArgs {
     /// Make the change; without it only what would be stopped is printed.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Output format of the results on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
     /// Where calls go.
     #[command(flatten)]
     pub target: TargetArgs,
@@ -390,4 +398,7 @@ pub struct SandboxArgs {
     /// Directory for the instances' files (default: a new temporary directory).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Seed of the injected faults, replacing the fleet file's `faults.seed`.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }

@@ -85,6 +85,15 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(code(ecs_runbook::preflight))]
     Preflight(String),
+    /// A step's targets match no instance, so the run did not start.
+    #[error("{message}")]
+    #[diagnostic(code(ecs_runbook::no_targets), help("{help}"))]
+    NoTargets {
+        /// Which steps, and what their targets were.
+        message: String,
+        /// The way out.
+        help: String,
+    },
     /// Standard output was closed by the reader (`| head`); not worth a message.
     #[error("broken pipe")]
     #[diagnostic(code(ecs_runbook::broken_pipe))]
@@ -105,7 +114,7 @@ impl Error {
     /// The process exit code.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::StepFailed(_) | Self::Preflight(_) => EXIT_STEP_FAILED,
+            Self::StepFailed(_) | Self::Preflight(_) | Self::NoTargets { .. } => EXIT_STEP_FAILED,
             Self::Runbook(_)
             | Self::Frequency(_)
             | Self::Usage { .. }

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use serde_json::Value;
+
 use crate::cli::{
-    ApplyArgs, ListArgs, PreviewArgs, PreviewFormat, RemoveArgs, ScheduleArgs, ScheduleCommand,
+    ApplyArgs, ListArgs, OutputFormat, PreviewArgs, RemoveArgs, ScheduleArgs, ScheduleCommand,
 };
 use crate::cloud::id::RegionId;
 use crate::error::{EXIT_OK, Error};
@@ -81,8 +83,8 @@ fn preview(args: &PreviewArgs) -> Result<i32, Error> {
         },
     );
     let text = match args.format {
-        PreviewFormat::Text => schedule::render_text(&preview),
-        PreviewFormat::Json => {
+        OutputFormat::Text => schedule::render_text(&preview),
+        OutputFormat::Json => {
             let doc = serde_json::json!({
                 "expression": expr,
                 "from": rfc3339(from),
@@ -95,18 +97,40 @@ fn preview(args: &PreviewArgs) -> Result<i32, Error> {
                 "warnings": preview.warnings,
                 "unavailable": preview.unavailable,
             });
-            let mut text = serde_json::to_string_pretty(&doc).expect("JSON serialises");
-            text.push('\n');
-            text
+            json_text(&doc)
         }
     };
     write_output(None, &text)?;
     Ok(EXIT_OK)
 }
 
-/// Writes a result to stdout as it happens; a closed pipe is not an error worth reporting.
-fn emit(text: &str) {
-    let _ = write_output(None, text);
+fn json_text(doc: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(doc).expect("JSON serialises");
+    text.push('\n');
+    text
+}
+
+/// Where a schedule command's results go: text lines written to stdout as they happen, or, with
+/// `--format json`, one document printed at the end.
+struct Results {
+    format: OutputFormat,
+}
+
+impl Results {
+    /// Writes a text result as it happens (nothing in JSON mode); a closed pipe is not an
+    /// error worth reporting.
+    fn text(&self, text: &str) {
+        if self.format == OutputFormat::Text {
+            let _ = write_output(None, text);
+        }
+    }
+
+    /// Writes the JSON document (nothing in text mode).
+    fn json(&self, doc: &Value) {
+        if self.format == OutputFormat::Json {
+            let _ = write_output(None, &json_text(doc));
+        }
+    }
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -191,13 +215,19 @@ pub(super) async fn run_timed(
     target: Target,
     plan: &Plan,
     secrets: &SecretValues,
+    format: OutputFormat,
 ) -> Result<i32, Error> {
-    let outcome = create_timed(&target, plan, secrets).await;
+    let outcome = create_timed(&target, plan, secrets, &Results { format }).await;
     target.shutdown().await;
     outcome
 }
 
-async fn create_timed(target: &Target, plan: &Plan, secrets: &SecretValues) -> Result<i32, Error> {
+async fn create_timed(
+    target: &Target,
+    plan: &Plan,
+    secrets: &SecretValues,
+    out: &Results,
+) -> Result<i32, Error> {
     let now = clock()?;
     check_future(plan, now)?;
     // A saved plan's own list of fire times may be past by now.
@@ -215,10 +245,15 @@ async fn create_timed(target: &Target, plan: &Plan, secrets: &SecretValues) -> R
     };
     let diff = timed::diff(vec![desired], &cloud, DEFAULT_SET, false, &BTreeMap::new());
     let seed = new_run_id();
-    for change in &diff.changes {
+    let mut doc = report::diff_json(
+        &diff,
+        target.client.endpoint(),
+        target.client.region().as_str(),
+    );
+    for (i, change) in diff.changes.iter().enumerate() {
         match change {
             Change::Keep { current, .. } => {
-                emit(&format!(
+                out.text(&format!(
                     "`{}` is already scheduled from this runbook on {place} ({}); nothing changed\n",
                     current.name,
                     current.invoke_ids()
@@ -226,15 +261,17 @@ async fn create_timed(target: &Target, plan: &Plan, secrets: &SecretValues) -> R
             }
             Change::Replace { current, .. } => {
                 timed::remove(&target.client, current).await?;
-                emit(&report::removed_text(current));
+                out.text(&report::removed_text(current));
                 let created =
                     timed::create(&target.client, plan, &content, DEFAULT_SET, &seed).await?;
-                emit(&report::created_text(plan, &created, &next));
+                out.text(&report::created_text(plan, &created, &next));
+                doc["changes"][i]["created"] = report::created_json(&created, &next);
             }
             Change::Create(_) => {
                 let created =
                     timed::create(&target.client, plan, &content, DEFAULT_SET, &seed).await?;
-                emit(&report::created_text(plan, &created, &next));
+                out.text(&report::created_text(plan, &created, &next));
+                doc["changes"][i]["created"] = report::created_json(&created, &next);
             }
             Change::Remove { .. } => unreachable!("`run` does not prune"),
         }
@@ -242,13 +279,16 @@ async fn create_timed(target: &Target, plan: &Plan, secrets: &SecretValues) -> R
     for (name, set) in &diff.elsewhere {
         eprintln!("note: `{name}` is also scheduled in set `{set}`, so it fires once for each set");
     }
+    doc["applied"] = Value::Bool(true);
+    doc["notes"] = Value::Array(Vec::new());
+    out.json(&doc);
     Ok(EXIT_OK)
 }
 
 /// The scheduled runbooks under `paths`, loaded; every file must load.
 fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Runbook>, Error> {
     let mut out = Vec::new();
-    for file in runbook_files(paths)? {
+    for file in runbook_files(paths, false)? {
         out.push(runbook::load(&file)?);
     }
     Ok(out)
@@ -297,16 +337,27 @@ fn apply(args: &ApplyArgs) -> Result<i32, Error> {
     })
 }
 
-async fn apply_on(
-    args: &ApplyArgs,
+/// What the runbooks under the paths ask `apply` for: the schedules wanted, the runbooks that
+/// cannot be scheduled (by name, with why), and notes for the reader.
+#[derive(Default)]
+struct Wanted {
+    desired: Vec<Desired>,
+    unschedulable: BTreeMap<String, String>,
+    notes: Vec<String>,
+}
+
+/// Plans the scheduled runbooks of `apply` against the target.
+async fn wanted(
     target: &Target,
     runbooks: &[Runbook],
     now: DateTime<Utc>,
-) -> Result<i32, Error> {
+) -> Result<Wanted, Error> {
     let region = target.client.region().to_string();
-    let mut desired = Vec::new();
-    let mut unschedulable = BTreeMap::new();
-    let mut notes = Vec::new();
+    let Wanted {
+        mut desired,
+        mut unschedulable,
+        mut notes,
+    } = Wanted::default();
     let mut names = BTreeMap::new();
     for rb in runbooks {
         let name = rb.name.to_string();
@@ -350,19 +401,49 @@ async fn apply_on(
         check_future(&plan, now)?;
         desired.push(Desired { path, plan });
     }
+    Ok(Wanted {
+        desired,
+        unschedulable,
+        notes,
+    })
+}
+
+async fn apply_on(
+    args: &ApplyArgs,
+    target: &Target,
+    runbooks: &[Runbook],
+    now: DateTime<Utc>,
+) -> Result<i32, Error> {
+    let Wanted {
+        desired,
+        unschedulable,
+        notes,
+    } = wanted(target, runbooks, now).await?;
+    let out = Results {
+        format: args.format,
+    };
     let place = place(target);
     let cloud = timed::discover(&target.client, None).await?;
     let diff = timed::diff(desired, &cloud, &args.set, true, &unschedulable);
-    emit(&report::diff_text(&diff, &place));
+    out.text(&report::diff_text(&diff, &place));
     for note in &notes {
-        emit(&format!("  note: {note}\n"));
+        out.text(&format!("  note: {note}\n"));
     }
+    let mut doc = report::diff_json(
+        &diff,
+        target.client.endpoint(),
+        target.client.region().as_str(),
+    );
+    doc["notes"] = serde_json::json!(notes);
+    doc["applied"] = Value::Bool(false);
     if diff.is_empty() {
-        emit("nothing to change\n");
+        out.text("nothing to change\n");
+        out.json(&doc);
         return Ok(EXIT_OK);
     }
     if !args.yes {
-        emit("nothing changed: pass `--yes` to make these changes\n");
+        out.text("nothing changed: pass `--yes` to make these changes\n");
+        out.json(&doc);
         return Ok(EXIT_OK);
     }
     // Every secret is read before the first change, so a missing one changes nothing.
@@ -378,44 +459,67 @@ async fn apply_on(
         }
     }
     let seed = new_run_id();
-    for change in &diff.changes {
+    let creating = Creating {
+        target,
+        contents: &contents,
+        set: &args.set,
+        seed: &seed,
+        out: &out,
+    };
+    for (i, change) in diff.changes.iter().enumerate() {
         match change {
             Change::Keep { .. } => {}
             Change::Remove { current, .. } => {
                 timed::remove(&target.client, current).await?;
-                emit(&report::removed_text(current));
+                out.text(&report::removed_text(current));
             }
             Change::Replace {
                 desired, current, ..
             } => {
                 timed::remove(&target.client, current).await?;
-                emit(&report::removed_text(current));
-                create(target, desired, &contents, &args.set, &seed).await?;
+                out.text(&report::removed_text(current));
+                doc["changes"][i]["created"] = creating.create(desired).await?;
             }
             Change::Create(desired) => {
-                create(target, desired, &contents, &args.set, &seed).await?;
+                doc["changes"][i]["created"] = creating.create(desired).await?;
             }
         }
     }
+    doc["applied"] = Value::Bool(true);
+    out.json(&doc);
     Ok(EXIT_OK)
 }
 
-async fn create(
-    target: &Target,
-    desired: &Desired,
-    contents: &BTreeMap<String, String>,
-    set: &str,
-    seed: &str,
-) -> Result<(), Error> {
-    let content = &contents[&desired.plan.runbook.name];
-    let created = timed::create(&target.client, &desired.plan, content, set, seed).await?;
-    let next = desired
-        .plan
-        .schedule
-        .as_ref()
-        .map_or_else(Vec::new, |s| s.next.clone());
-    emit(&report::created_text(&desired.plan, &created, &next));
-    Ok(())
+/// What `apply` needs to create one schedule.
+struct Creating<'a> {
+    target: &'a Target,
+    contents: &'a BTreeMap<String, String>,
+    set: &'a str,
+    seed: &'a str,
+    out: &'a Results,
+}
+
+impl Creating<'_> {
+    /// Creates the schedule of `desired`; returns what was created, as JSON.
+    async fn create(&self, desired: &Desired) -> Result<Value, Error> {
+        let content = &self.contents[&desired.plan.runbook.name];
+        let created = timed::create(
+            &self.target.client,
+            &desired.plan,
+            content,
+            self.set,
+            self.seed,
+        )
+        .await?;
+        let next = desired
+            .plan
+            .schedule
+            .as_ref()
+            .map_or_else(Vec::new, |s| s.next.clone());
+        self.out
+            .text(&report::created_text(&desired.plan, &created, &next));
+        Ok(report::created_json(&created, &next))
+    }
 }
 
 /// `schedule list`: every schedule (of a set, or all), its next fire times and its last runs.
@@ -469,7 +573,15 @@ async fn list_on(args: &ListArgs, target: &Target, now: DateTime<Utc>) -> Result
             results,
         });
     }
-    emit(&report::list_text(&entries, args.results, &place));
+    let out = Results {
+        format: args.format,
+    };
+    out.text(&report::list_text(&entries, args.results, &place));
+    out.json(&serde_json::json!({
+        "endpoint": target.client.endpoint(),
+        "region": target.client.region().as_str(),
+        "schedules": report::list_json(&entries, args.results),
+    }));
     Ok(EXIT_OK)
 }
 
@@ -514,16 +626,27 @@ async fn remove_on(args: &RemoveArgs, target: &Target) -> Result<i32, Error> {
             ));
         }
     };
+    let out = Results {
+        format: args.format,
+    };
+    let json = |removed: bool| {
+        let mut doc = report::removed_json(schedule, removed);
+        doc["endpoint"] = target.client.endpoint().into();
+        doc["region"] = target.client.region().as_str().into();
+        doc
+    };
     if !args.yes {
-        emit(&format!(
+        out.text(&format!(
             "would stop `{}` in set `{}` on {place}: {}; nothing changed: pass `--yes` to remove it\n",
             schedule.name,
             schedule.set,
             schedule.invoke_ids()
         ));
+        out.json(&json(false));
         return Ok(EXIT_OK);
     }
     timed::remove(&target.client, schedule).await?;
-    emit(&report::removed_text(schedule));
+    out.text(&report::removed_text(schedule));
+    out.json(&json(true));
     Ok(EXIT_OK)
 }

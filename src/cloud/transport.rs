@@ -472,6 +472,13 @@ fn transport_error(action: &'static str, error: &reqwest::Error) -> CallError {
     } else {
         // Walk the source chain: reqwest's own message is only "error sending request".
         let mut detail = error.to_string();
+        // reqwest names the URL, whose query holds the AccessKeyId, the signature and every
+        // parameter (the script too, with any secret inlined into it): show only where the
+        // request went.
+        if let Some(url) = error.url() {
+            let origin = url.origin().ascii_serialization();
+            detail = detail.replace(url.as_str(), &origin);
+        }
         let mut source = std::error::Error::source(error);
         while let Some(s) = source {
             detail.push_str(": ");
@@ -482,14 +489,33 @@ fn transport_error(action: &'static str, error: &reqwest::Error) -> CallError {
     }
 }
 
+/// The start of a body for an error message. Answers carry scripts (`CommandContent`) and
+/// output in Base64, where a secret may hide, so long Base64 runs are shown only by size.
 fn snippet(body: &[u8]) -> String {
+    static BASE64_RUN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"[A-Za-z0-9+/]{16,}={0,2}").expect("the pattern is valid")
+    });
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-    text.into_owned()
+    BASE64_RUN
+        .replace_all(&text, |caps: &regex::Captures<'_>| {
+            format!("<{} bytes of Base64>", caps[0].len())
+        })
+        .into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_snippets_hide_base64() {
+        let body =
+            br#"{"CommandContent":"ZWNobyBzM2NyM3QtdmFsdWU=","Name":"rb/step","Id":"c-hz01"}"#;
+        assert_eq!(
+            snippet(body),
+            r#"{"CommandContent":"<24 bytes of Base64>","Name":"rb/step","Id":"c-hz01"}"#
+        );
+    }
 
     #[test]
     fn host_is_the_authority_without_a_default_port() {

@@ -161,6 +161,8 @@ pub struct StepRecord {
     pub skipped: Option<SkipReason>,
     /// The latest round's command, while it exists.
     pub command: Option<CommandId>,
+    /// Whether the latest round's command was deleted (after Ctrl-C, or at the end).
+    pub command_deleted: bool,
     /// The latest round's invocations by (batch key, attempt).
     pub invocations: BTreeMap<(String, u32), InvokeId>,
     /// Every invocation of every round.
@@ -255,6 +257,7 @@ impl Replay {
                     let record = steps.entry(step.clone()).or_default();
                     if !record.started || record.round != *round {
                         record.command = None;
+                        record.command_deleted = false;
                         record.invocations.clear();
                     }
                     record.started = true;
@@ -264,7 +267,9 @@ impl Replay {
                     record.skipped = None;
                 }
                 RunEvent::CommandCreated { step, command_id } => {
-                    steps.entry(step.clone()).or_default().command = Some(command_id.clone());
+                    let record = steps.entry(step.clone()).or_default();
+                    record.command = Some(command_id.clone());
+                    record.command_deleted = false;
                     commands.push(command_id.clone());
                 }
                 RunEvent::Invoked {
@@ -314,6 +319,7 @@ impl Replay {
                     for record in steps.values_mut() {
                         if record.command.as_ref() == Some(command_id) {
                             record.command = None;
+                            record.command_deleted = true;
                         }
                     }
                 }

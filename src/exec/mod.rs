@@ -7,6 +7,7 @@ pub mod event;
 pub mod gate;
 pub mod inventory;
 pub mod journal;
+pub(crate) mod mask;
 pub mod preflight;
 pub mod report;
 pub mod scheduler;

@@ -279,9 +279,12 @@ impl<'p> Slot<'p> {
                     invocations: record.history.clone(),
                 });
             }
-            None if crashed && record.command.is_some() => {
+            None if crashed && (record.command.is_some() || !record.command_deleted) => {
                 // The round was cut short: continue it with the same ClientTokens, taking up
-                // its journaled invocations by InvokeId.
+                // its journaled invocations by InvokeId. Without a journaled command the
+                // process may have died after CreateCommand took effect and before its line
+                // was written: the same token then gets that command back instead of a second
+                // one that nobody would delete.
                 self.round = Round {
                     number: record.round,
                     to_run: record.to_run.clone(),
@@ -1077,6 +1080,7 @@ mod tests {
             to_run: vec!["i-2".into(), "i-3".into()],
             status,
             command: command.then(|| "c-1".into()),
+            command_deleted: !command,
             invocations: [(("w0b0".to_owned(), 0), "t-1".into())].into(),
             results: [
                 ("i-1".into(), result("i-1", InstanceState::Success)),
@@ -1089,6 +1093,29 @@ mod tests {
             .into(),
             ..StepRecord::default()
         }
+    }
+
+    /// A crash between CreateCommand and its journal line: the round goes on with the same
+    /// ClientToken (so the command already created is the one used and deleted), not a new
+    /// round with a second command.
+    #[test]
+    fn a_crash_before_the_command_was_journaled_continues_the_round() {
+        let step = step();
+        let mut slot = Slot::new(
+            &step,
+            false,
+            ["i-1", "i-2", "i-3"].map(InstanceId::from).to_vec(),
+        );
+        let record = StepRecord {
+            command_deleted: false,
+            invocations: BTreeMap::new(),
+            ..record(None, false)
+        };
+        slot.resume(&record, false, true);
+        assert_eq!(slot.round.number, 2);
+        assert!(slot.round.resume.command.is_none());
+        let to_run: Vec<&str> = slot.round.to_run.iter().map(InstanceId::as_str).collect();
+        assert_eq!(to_run, ["i-2", "i-3"]);
     }
 
     /// What a resumed run does with a step, by what the journal says of it: (status, command

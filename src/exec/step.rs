@@ -709,9 +709,7 @@ fn make_result(
         None => Output::default(),
     };
     if let Some(text) = &mut output.text {
-        for secret in ctx.secret_values.iter().filter(|s| !s.is_empty()) {
-            *text = text.replace(secret.as_str(), crate::plan::render::MASK);
-        }
+        *text = crate::exec::mask::mask(text, &ctx.secret_values);
     }
     let exit_code = record.and_then(|r| r.exit_code);
     let (failures, checked_truncated) = gate::check(&ctx.step.gate, &state, exit_code, &output);

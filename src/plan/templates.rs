@@ -279,35 +279,109 @@ impl<'a> Templates<'a> {
         (spans.span(span, offset..end), None)
     }
 
+    /// For `steps.<other>.<field>` where `step` may read `other` (a main step's ancestor; any
+    /// main step for a rollback step), the name of `other` and a help naming the results it
+    /// has; `None` when `other` cannot be read or does not exist.
+    fn unknown_result(&self, step: &Step, name: &str) -> Option<(String, String)> {
+        let other = referenced_step(name)?;
+        let other_index = self.deps.index(&other)?;
+        let readable = match self.deps.index(step.name.as_str()) {
+            Some(index)
+                if self
+                    .runbook
+                    .steps
+                    .get(index)
+                    .is_some_and(|s| s.name == step.name) =>
+            {
+                self.deps.ancestors(index).contains(&other_index)
+            }
+            _ => true,
+        };
+        if !readable {
+            return None;
+        }
+        let target = &self.runbook.steps[other_index];
+        let outputs: Vec<&str> = target.outputs.iter().map(|o| o.name.as_str()).collect();
+        let field = name
+            .split_once(other.as_str())
+            .map_or("", |(_, rest)| rest.trim_start_matches(['\'', '"', ']']))
+            .trim_start_matches('.');
+        let help = if let Some(output) = field.strip_prefix("outputs.") {
+            let output = output.split(['.', '[']).next().unwrap_or(output);
+            match suggest::nearest(output, outputs.iter().copied()) {
+                Some(near) => format!("did you mean `steps.{other}.outputs.{near}`?"),
+                None if outputs.is_empty() => {
+                    format!("step `{other}` declares no `outputs`; add a regex capture there")
+                }
+                None => format!(
+                    "step `{other}` declares the outputs {}",
+                    outputs
+                        .iter()
+                        .map(|o| format!("`{o}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        } else {
+            let first = field.split(['.', '[']).next().unwrap_or(field);
+            let fields = ["status", "output", "outputs", "instances"];
+            suggest::nearest(first, fields.iter().copied()).map_or_else(
+                || {
+                    "a step's results are `status`, `output`, `outputs.<name>` and \
+                     `instances[<instance id>]`"
+                        .to_owned()
+                },
+                |near| format!("did you mean `steps.{other}.{near}`?"),
+            )
+        };
+        Some((other, help))
+    }
+
+    /// An undefined `steps.…` reference: a mistyped result of a readable step, a step not in
+    /// `depends_on`, or no such step.
+    fn explain_step_reference(&self, step: &Step, name: &str) -> (Kind, Option<String>, String) {
+        let step_name = step.name.to_string();
+        if let Some((other, help)) = self.unknown_result(step, name) {
+            return (
+                Kind::UnknownResult {
+                    step: step_name,
+                    name: name.to_owned(),
+                    other,
+                },
+                Some(help),
+                "no such result".to_owned(),
+            );
+        }
+        let help = match referenced_step(name).as_deref() {
+            Some(other) if self.deps.index(other).is_some() => {
+                format!("add `{other}` to the `depends_on` of `{step_name}` to use its results")
+            }
+            Some(other) => {
+                let names = self.runbook.steps.iter().map(|s| s.name.as_str());
+                suggest::nearest(other, names).map_or_else(
+                    || format!("there is no step `{other}`"),
+                    |near| format!("there is no step `{other}`; did you mean `{near}`?"),
+                )
+            }
+            None => "refer to an earlier step as `steps['name']`".to_owned(),
+        };
+        (
+            Kind::UnavailableStep {
+                step: step_name,
+                name: name.to_owned(),
+            },
+            Some(help),
+            "not available here".to_owned(),
+        )
+    }
+
     fn explain(&self, step: &Step, error: &TemplateError) -> (Kind, Option<String>, String) {
         let step_name = step.name.to_string();
         match &error.kind {
             TemplateErrorKind::Undefined(name) => {
                 let root = name.split(['.', '[']).next().unwrap_or(name);
                 if root == "steps" {
-                    let help = match referenced_step(name).as_deref() {
-                        Some(other) if self.deps.index(other).is_some() => format!(
-                            "add `{other}` to the `depends_on` of `{step_name}` to use its results"
-                        ),
-                        Some(other) => {
-                            let names = self.runbook.steps.iter().map(|s| s.name.as_str());
-                            suggest::nearest(other, names).map_or_else(
-                                || format!("there is no step `{other}`"),
-                                |near| {
-                                    format!("there is no step `{other}`; did you mean `{near}`?")
-                                },
-                            )
-                        }
-                        None => "refer to an earlier step as `steps['name']`".to_owned(),
-                    };
-                    (
-                        Kind::UnavailableStep {
-                            step: step_name,
-                            name: name.clone(),
-                        },
-                        Some(help),
-                        "not available here".to_owned(),
-                    )
+                    self.explain_step_reference(step, name)
                 } else {
                     let var = name.strip_prefix("vars.").unwrap_or(name);
                     let candidates = self.runbook.vars.iter().map(|v| v.name.as_str());
@@ -323,7 +397,7 @@ impl<'a> Templates<'a> {
                     (
                         Kind::UndefinedVariable {
                             step: step_name,
-                            name: name.clone(),
+                            name: name.to_owned(),
                         },
                         Some(help),
                         "undefined".to_owned(),
@@ -539,6 +613,40 @@ mod tests {
         ];
         for (body, expected) in table {
             assert_eq!(problems(body), *expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_mistyped_result_of_a_readable_step_is_named_with_a_suggestion() {
+        let table = [
+            ("outputs.usag", "did you mean `steps.a.outputs.usage`?"),
+            ("outptu", "did you mean `steps.a.output`?"),
+            ("outputs.other", "step `a` declares the outputs `usage`"),
+            (
+                "zzzzzzzz",
+                "a step's results are `status`, `output`, `outputs.<name>` and `instances[<instance id>]`",
+            ),
+        ];
+        for (field, help) in table {
+            let text = format!(
+                "{HEAD}steps:\n  - name: a\n    script: echo\n    outputs: {{usage: {{regex: 'u=(\\d+)'}}}}\n  - name: b\n    depends_on: [a]\n    script: echo {{{{ steps.a.{field} }}}}\n"
+            );
+            let Err(all) = load_str(Path::new("t.yaml"), &text, &VarOverrides::new()) else {
+                panic!("{field}: loaded");
+            };
+            assert_eq!(all.errors.len(), 1, "{field}");
+            let d = &all.errors[0];
+            assert_eq!(
+                d.to_string(),
+                format!("step `b` uses `steps.a.{field}`, but step `a` has no such result")
+            );
+            assert_eq!(
+                miette::Diagnostic::help(d)
+                    .map(|h| h.to_string())
+                    .as_deref(),
+                Some(help),
+                "{field}"
+            );
         }
     }
 

@@ -436,6 +436,16 @@ pub enum Kind {
         /// The reference, as written.
         name: String,
     },
+    /// `steps.<name>.<field>` of a step that may be read, naming a result it does not have.
+    #[error("step `{step}` uses `{name}`, but step `{other}` has no such result")]
+    UnknownResult {
+        /// The step.
+        step: String,
+        /// The reference, as written.
+        name: String,
+        /// The step it reads.
+        other: String,
+    },
     /// `{{ name }}` where `name` is both a variable and a declared Cloud Assistant parameter.
     #[error(
         "step `{step}`: `{{{{ {name} }}}}` is both variable `{name}` and Cloud Assistant parameter `{name}`"
@@ -459,6 +469,18 @@ pub enum Kind {
     SecretInline {
         /// The step.
         step: String,
+        /// The secret variable.
+        name: String,
+    },
+    /// A step parameter whose value names a secret: parameter values are not templates.
+    #[error(
+        "{subject}: parameter `{parameter}` names secret `{name}`, but parameter values are sent as written"
+    )]
+    SecretParameter {
+        /// "step `patch`".
+        subject: String,
+        /// The parameter.
+        parameter: String,
         /// The secret variable.
         name: String,
     },
@@ -533,9 +555,11 @@ impl Kind {
             Self::TemplateRefused { .. } => "template::refused",
             Self::UndefinedVariable { .. } => "template::undefined",
             Self::UnavailableStep { .. } => "template::unavailable-step",
+            Self::UnknownResult { .. } => "template::unknown-result",
             Self::AmbiguousParameter { .. } => "template::ambiguous-parameter",
             Self::SecretTransformed { .. } => "template::secret-transformed",
             Self::SecretInline { .. } => "template::secret-inline",
+            Self::SecretParameter { .. } => "template::secret-parameter",
             Self::ReservedCharacter { .. } => "template::reserved-character",
         }
     }
@@ -649,6 +673,12 @@ impl Kind {
                  the call is sent"
                     .to_owned()
             }
+            Self::SecretParameter { name, .. } => format!(
+                "Cloud Assistant would get the text, not the secret, and keeps `Parameters` \
+                 readable through DescribeInvocations; use `{{{{ {name} }}}}` in the script \
+                 with `allow_inline: true` on `{name}`, or reference an encrypted parameter \
+                 ({{{{oos-secret:NAME}}}}) in the script"
+            ),
             Self::ReservedCharacter { .. } => {
                 "these private-use characters are reserved by the template engine; remove them"
                     .to_owned()

@@ -345,6 +345,8 @@ struct Shared {
     targets_given: bool,
     rate_control: RateControl,
     has_rollback: bool,
+    /// The names of the secret variables.
+    secrets: Vec<String>,
 }
 
 /// Which list a step is in.
@@ -397,6 +399,11 @@ impl Loader<'_> {
             targets_given: raw.targets_given,
             rate_control,
             has_rollback,
+            secrets: vars
+                .iter()
+                .filter(|v| matches!(v.value, VarValue::Secret(_)))
+                .map(|v| v.name.clone())
+                .collect(),
         };
 
         let main: &[RawStep] = raw.steps.as_ref().map_or(&[], |s| &s.items);
@@ -1282,7 +1289,7 @@ impl Loader<'_> {
         let success = self.success(raw, &targets);
         let on_failure = self.on_failure(raw, shared, role);
         let outputs = self.outputs(raw);
-        let parameters = self.parameters(raw);
+        let parameters = self.parameters(raw, &shared.secrets);
         let rate_control = self.rate_control(&raw.rate_control, &shared.rate_control, Some(title));
         let output_encoding = raw.output_encoding.as_ref().and_then(|e| self.encoding(e));
         Step {
@@ -1699,7 +1706,11 @@ impl Loader<'_> {
         outputs
     }
 
-    fn parameters(&mut self, raw: &RawStep) -> std::collections::BTreeMap<String, String> {
+    fn parameters(
+        &mut self,
+        raw: &RawStep,
+        secrets: &[String],
+    ) -> std::collections::BTreeMap<String, String> {
         let mut parameters = std::collections::BTreeMap::new();
         let mut seen: HashMap<String, SourceSpan> = HashMap::new();
         for (key, value) in &raw.parameters {
@@ -1759,6 +1770,24 @@ impl Loader<'_> {
                 continue;
             }
             seen.insert(folded, key.span);
+            // Values are sent as written: a secret named there would reach Cloud Assistant as
+            // the text `{{ token }}`, never as its value.
+            if let Some(secret) = secrets
+                .iter()
+                .find(|secret| names_variable(&value.value, secret))
+            {
+                self.push(
+                    Diagnostic::new(
+                        Kind::SecretParameter {
+                            subject: raw.title.clone(),
+                            parameter: name.to_owned(),
+                            name: secret.clone(),
+                        },
+                        value.span,
+                    )
+                    .with_label("sent as written"),
+                );
+            }
             parameters.insert(name.to_owned(), value.value.clone());
         }
         if raw.parameters.len() > MAX_PARAMETERS {
@@ -2029,9 +2058,35 @@ fn locate_regex_error(pattern: &str, error: &regex::Error) -> (String, std::ops:
     }
 }
 
+/// Whether `text` holds `{{ name }}` or `{{ vars.name }}` (spaces optional).
+fn names_variable(text: &str, name: &str) -> bool {
+    text.match_indices("{{").any(|(at, _)| {
+        let rest = text[at + 2..].trim_start();
+        let rest = rest.strip_prefix("vars.").unwrap_or(rest);
+        rest.strip_prefix(name)
+            .is_some_and(|after| after.trim_start().starts_with("}}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_variable_finds_whole_references_only() {
+        for (text, expected) in [
+            ("{{ token }}", true),
+            ("{{token}}", true),
+            ("Bearer {{ vars.token }}", true),
+            ("{{ token_2 }}", false),
+            ("{{ tokens }}", false),
+            ("token", false),
+            ("{{ token | upper }}", false),
+            ("{{oos-secret:token}}", false),
+        ] {
+            assert_eq!(names_variable(text, "token"), expected, "{text}");
+        }
+    }
     use crate::runbook::diagnostic::line_col;
     use proptest::prelude::*;
 

@@ -895,7 +895,10 @@ fn object_schema(object: &Object) -> Value {
     if object.name == "runbook" {
         schema.insert(
             "patternProperties".to_owned(),
-            json!({ format!("^{EXTENSION_PREFIX}"): {"description": "Ignored: a place for anchors to reuse."} }),
+            json!({ format!("^{EXTENSION_PREFIX}"): {
+                "description": "Ignored: a place for anchors to reuse.",
+                "examples": [{"long": "30m"}],
+            } }),
         );
     }
     schema.insert("additionalProperties".to_owned(), json!(false));
@@ -1033,47 +1036,76 @@ mod tests {
         );
     }
 
-    /// The committed schema is the generated one. Regenerate with
-    /// `UPDATE_SCHEMA=1 cargo test --lib runbook::schema`.
-    /// Every property the schema names, at any depth, carries its own `description` (or
-    /// refers to a definition that does), so editors can show help for each key.
-    #[test]
-    fn every_property_in_the_schema_has_a_description() {
-        fn walk(node: &Value, path: &str, missing: &mut Vec<String>) {
+    /// The paths of the schema's properties (under `properties`, `patternProperties` and,
+    /// with `defs`, `$defs`), at any depth, for which `lacks` holds.
+    fn properties_lacking(defs: bool, lacks: &dyn Fn(&Value) -> bool) -> Vec<String> {
+        fn walk(
+            node: &Value,
+            path: &str,
+            keys: &[&str],
+            lacks: &dyn Fn(&Value) -> bool,
+            out: &mut Vec<String>,
+        ) {
             match node {
                 Value::Object(map) => {
                     for (key, value) in map {
-                        if matches!(key.as_str(), "properties" | "patternProperties" | "$defs")
+                        if keys.contains(&key.as_str())
                             && let Value::Object(children) = value
                         {
                             for (name, child) in children {
-                                let described = child.get("description").is_some()
-                                    || child.get("$ref").is_some();
-                                if !described {
-                                    missing.push(format!("{path}/{key}/{name}"));
+                                if lacks(child) {
+                                    out.push(format!("{path}/{key}/{name}"));
                                 }
-                                walk(child, &format!("{path}/{key}/{name}"), missing);
+                                walk(child, &format!("{path}/{key}/{name}"), keys, lacks, out);
                             }
                         } else {
-                            walk(value, &format!("{path}/{key}"), missing);
+                            walk(value, &format!("{path}/{key}"), keys, lacks, out);
                         }
                     }
                 }
                 Value::Array(items) => {
                     for (i, item) in items.iter().enumerate() {
-                        walk(item, &format!("{path}/{i}"), missing);
+                        walk(item, &format!("{path}/{i}"), keys, lacks, out);
                     }
                 }
                 _ => {}
             }
         }
-        let schema = json();
-        let mut missing = Vec::new();
-        walk(&schema, "", &mut missing);
-        assert!(missing.is_empty(), "no description: {missing:#?}");
-        assert!(schema.get("description").is_some());
+        let keys: &[&str] = if defs {
+            &["properties", "patternProperties", "$defs"]
+        } else {
+            &["properties", "patternProperties"]
+        };
+        let mut out = Vec::new();
+        walk(&json(), "", keys, lacks, &mut out);
+        out
     }
 
+    /// Every property the schema names, at any depth, carries its own `description` (or
+    /// refers to a definition that does), so editors can show help for each key.
+    #[test]
+    fn every_property_in_the_schema_has_a_description() {
+        let missing = properties_lacking(true, &|p| {
+            p.get("description").is_none() && p.get("$ref").is_none()
+        });
+        assert!(missing.is_empty(), "no description: {missing:#?}");
+        assert!(json().get("description").is_some());
+    }
+
+    /// Every field of the runbook format, at any depth, has `examples`, which the YAML
+    /// language server offers on completion and shows on hover (issue 8).
+    #[test]
+    fn every_field_in_the_schema_has_examples() {
+        let missing = properties_lacking(false, &|p| {
+            p.get("examples")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty)
+        });
+        assert!(missing.is_empty(), "no examples: {missing:#?}");
+    }
+
+    /// The committed schema is the generated one. Regenerate with
+    /// `UPDATE_SCHEMA=1 cargo test --lib runbook::schema`.
     #[test]
     fn committed_schema_is_current() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/runbook.schema.json");

@@ -170,6 +170,8 @@ pub(crate) struct Decision {
     pub(crate) latency: std::time::Duration,
     /// The fault, `None` for a normal call.
     pub(crate) fault: Option<FaultKind>,
+    /// How many calls of the action came before this one.
+    pub(crate) call: u64,
 }
 
 /// Decides action faults; keeps the per-action call counters.
@@ -206,6 +208,7 @@ impl FaultPlan {
             return Decision {
                 latency: std::time::Duration::ZERO,
                 fault: None,
+                call: n,
             };
         };
         let latency = rule.latency.0;
@@ -230,7 +233,11 @@ impl FaultPlan {
                 })
             }
         };
-        Decision { latency, fault }
+        Decision {
+            latency,
+            fault,
+            call: n,
+        }
     }
 }
 

@@ -131,25 +131,9 @@ async fn serve(
         .filter(|r| !r.is_empty())
         .ok_or_else(|| SandboxError::missing("RegionId"))?;
 
-    let decision = {
-        let mut state = sandbox.lock();
-        *state.stats.calls.entry(action.to_owned()).or_default() += 1;
-        let version = if v3.is_some() { "V3" } else { "V1" };
-        *state
-            .stats
-            .signatures
-            .entry(version.to_owned())
-            .or_default() += 1;
-        let decision = state.faults.decide(action);
-        if let Some(fault) = decision.fault {
-            *state
-                .stats
-                .faults
-                .entry(format!("{action}:{}", fault.as_str()))
-                .or_default() += 1;
-        }
-        decision
-    };
+    let decision = sandbox
+        .lock()
+        .record_call(action, if v3.is_some() { "V3" } else { "V1" });
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }

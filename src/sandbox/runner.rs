@@ -179,7 +179,12 @@ pub(crate) async fn run(
         .stderr(Stdio::from(writer_err))
         .process_group(0)
         .kill_on_drop(true);
-    let spawned = command.spawn();
+    let spawned = {
+        let _no_write = FORK_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        command.spawn()
+    };
     // The command holds the parent's copies of the pipe's write end; without dropping it the
     // pipe never reaches end-of-file.
     drop(command);
@@ -305,10 +310,21 @@ pub(crate) fn write_script(
         format!("{safe}-{invoke_id}.{ext}")
     };
     let path = dir.join(file);
-    std::fs::write(&path, content)?;
+    {
+        // A fork while the file is open for writing would hand the child that descriptor, and
+        // `sh` would then fail to execute the script ("Text file busy").
+        let _no_fork = FORK_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::fs::write(&path, content)?;
+    }
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
     Ok(path)
 }
+
+/// Held while a script file is open for writing and while a script process is forked, so no
+/// child inherits a script's write descriptor (the cause of `ETXTBSY` when running it).
+static FORK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 static CUSTOM_PARAM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\{\{\s*([A-Za-z0-9_-]+)\s*\}\}").expect("the parameter pattern is valid")

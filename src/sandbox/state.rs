@@ -20,7 +20,7 @@ use crate::cloud::retry::Jitter;
 use crate::cloud::status::{
     CommandType, InstanceInvocationStatus, InstanceStatus, InvocationStatus, RepeatMode,
 };
-use crate::sandbox::fault::{AgentFault, FaultPlan, Faults};
+use crate::sandbox::fault::{AgentFault, Decision, FaultPlan, Faults};
 use crate::sandbox::fleet::{Execution, Fleet, InstanceSpec, Os};
 use crate::sandbox::runner::{Output, StopReason};
 
@@ -547,6 +547,13 @@ pub struct Stats {
     pub simulated_executions: u64,
     /// Executions per `InvokeId/InstanceId/run`; any count above 1 is a double execution.
     pub executions: BTreeMap<String, ExecutionCount>,
+    /// Executions per command name and instance, real and simulated together, over every
+    /// invocation of every command of that name: the executor names a command
+    /// `<runbook>/<step>`, so this counts how often each (step, instance) ran.
+    pub executions_per_command: BTreeMap<String, BTreeMap<String, u32>>,
+    /// The injected faults per action in call order, as `n:kind` (`n` counts that action's
+    /// calls from 0): the same seed gives the same sequence.
+    pub fault_sequence: BTreeMap<String, Vec<String>>,
 }
 
 /// How often one run of one task on one instance was executed.
@@ -799,14 +806,43 @@ impl State {
         }
     }
 
-    /// Counts one execution of (task, instance, run).
+    /// Counts an authenticated call of `action` signed with `version` and decides its fault,
+    /// which the stats keep per kind and in call order.
+    pub(crate) fn record_call(&mut self, action: &str, version: &str) -> Decision {
+        *self.stats.calls.entry(action.to_owned()).or_default() += 1;
+        *self.stats.signatures.entry(version.to_owned()).or_default() += 1;
+        let decision = self.faults.decide(action);
+        if let Some(fault) = decision.fault {
+            *self
+                .stats
+                .faults
+                .entry(format!("{action}:{}", fault.as_str()))
+                .or_default() += 1;
+            self.stats
+                .fault_sequence
+                .entry(action.to_owned())
+                .or_default()
+                .push(format!("{}:{}", decision.call, fault.as_str()));
+        }
+        decision
+    }
+
+    /// Counts one execution of (task, instance, run) of the command named `command`.
     pub(crate) fn count_execution(
         &mut self,
         invoke_id: &str,
+        command: &str,
         instance: &str,
         run: i32,
         real: bool,
     ) {
+        *self
+            .stats
+            .executions_per_command
+            .entry(command.to_owned())
+            .or_default()
+            .entry(instance.to_owned())
+            .or_default() += 1;
         let entry = self
             .stats
             .executions

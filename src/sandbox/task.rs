@@ -386,11 +386,12 @@ fn mark_running(
     inst.active_tasks += 1;
     inst.last_invoked = Some(now);
     let instance_id = inst.spec.id.clone();
+    let command = inv.command.name.clone();
     if let Some(after) = inst.stop_after.take() {
         tokio::spawn(stop_instance_later(Arc::clone(sandbox), inst_index, after));
     }
     if let Some(real) = real {
-        state.count_execution(invoke_id, &instance_id, repeats, real);
+        state.count_execution(invoke_id, &command, &instance_id, repeats, real);
     }
     Some((rx, timeout))
 }

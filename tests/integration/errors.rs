@@ -69,3 +69,39 @@ steps:
         &["scirpt", "bad.yaml:6:5", "script"],
     );
 }
+
+/// A request that cannot be sent is reported with where it went, never with its signed URL
+/// (whose query holds the AccessKeyId, the signature and every parameter).
+#[test]
+fn a_connection_error_names_the_endpoint_not_the_signed_url() {
+    let dir = Dir::new();
+    let path = dir.write(
+        "r.yaml",
+        "version: 1\nname: r\nregion: cn-hangzhou\ntargets: {instances: [i-bp1aaaaaaaaaaaaaaaa1]}\nsteps:\n  - name: a\n    script: echo\n",
+    );
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("an address")
+        .port();
+    let out = run(crate::harness::bin()
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tConnErrorKeyId")
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "conn-error-secret")
+        .args(["plan", "--endpoint", &format!("http://127.0.0.1:{port}")])
+        .arg(&path));
+    out.code(3);
+    assert!(
+        out.stderr.contains(&format!("http://127.0.0.1:{port}")),
+        "{}",
+        out.stderr
+    );
+    for leaked in [
+        "Signature",
+        "LTAI5tConnErrorKeyId",
+        "conn-error-secret",
+        "SignatureNonce",
+    ] {
+        assert!(!out.stderr.contains(leaked), "{leaked} in\n{}", out.stderr);
+    }
+}

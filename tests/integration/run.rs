@@ -980,3 +980,41 @@ steps:
     assert_eq!(sandbox.calls("DeleteCommand"), 1);
     assert_eq!(sandbox.health()["commands"], 1);
 }
+
+/// Tags that match nothing (a typo, a retired role) must not look like a job done: the run
+/// refuses before any write, naming the step and its tags.
+#[test]
+fn a_step_whose_tags_match_no_instance_is_refused() {
+    let dir = Dir::new();
+    let path = dir.write(
+        "empty.yaml",
+        "version: 1
+name: empty-targets
+region: cn-hangzhou
+targets:
+  tags: {role: no-such-role}
+steps:
+  - name: restart
+    script: echo restarted
+",
+    );
+    let sandbox = Sandbox::start();
+    let out = run(sandbox.bin().arg("run").arg(&path).arg("--yes"));
+    out.code(1);
+    assert!(
+        out.stderr.contains(
+            "no instance matches the targets of step `restart` (tags role=no-such-role); nothing was run"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("a tag match is exact and case-sensitive"),
+        "{}",
+        out.stderr
+    );
+    for write in ["CreateCommand", "InvokeCommand", "RunCommand"] {
+        assert_eq!(sandbox.calls(write), 0, "{write}");
+    }
+}

@@ -198,3 +198,32 @@ fn a_file_that_is_not_a_plan_is_refused() {
     let sandbox = Sandbox::start();
     assert_refused(&sandbox, &dir, "`plan.json` is not a saved plan");
 }
+
+#[test]
+fn variables_given_with_a_saved_plan_are_refused() {
+    let sandbox = Sandbox::start();
+    let (dir, _) = saved_plan(&sandbox);
+    dir.write("vars.yaml", "package: httpd\n");
+    for extra in [["--var", "package=httpd"], ["--vars-file", "vars.yaml"]] {
+        let before = sandbox.total_calls();
+        let out = run(sandbox
+            .bin()
+            .current_dir(dir.path())
+            .args(["run", "--plan", "plan.json", "--yes"])
+            .args(extra));
+        out.code(2);
+        assert!(
+            out.stderr.contains(
+                "do not apply to a saved plan: its variables were fixed when it was written"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("plan again with the new values"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(sandbox.total_calls(), before, "no call");
+    }
+}

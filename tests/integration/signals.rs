@@ -70,6 +70,44 @@ steps:
     assert_eq!(sandbox.calls("DeleteCommand"), 1);
 }
 
+/// SIGTERM (a cancelled CI job) is the second Ctrl-C at once: running invocations are stopped,
+/// the report is written, the commands are deleted, and the run exits 130.
+#[test]
+fn sigterm_stops_running_invocations_and_writes_the_report() {
+    let dir = Dir::new();
+    let sandbox = Sandbox::start();
+    let runbook = dir.write(
+        "long.yaml",
+        &format!(
+            "version: 1
+name: long
+region: cn-hangzhou
+targets: {{ instances: [{I1}, {I2}] }}
+steps:
+  - name: long
+    script: sleep 60; echo never
+"
+        ),
+    );
+    let running = Spawned::start(
+        sandbox
+            .bin()
+            .current_dir(dir.path())
+            .args(["run", "--yes"])
+            .arg(&runbook),
+    );
+    running.wait_for("[long] invoked", 1, Duration::from_secs(20));
+    running.signal(Signal::SIGTERM);
+    let out = running.finish();
+    out.code(130);
+    assert!(out.stdout.contains("run interrupted"), "{}", out.stdout);
+    assert!(!out.stdout.contains("never"), "{}", out.stdout);
+    assert_eq!(sandbox.calls("StopInvocation"), 1);
+    assert_eq!(sandbox.calls("DeleteCommand"), 1);
+    let report = json_file(&run_dir(dir.path()).join("report.json"));
+    assert_eq!(report["exit_code"], 130, "{report}");
+}
+
 /// `run` is killed with SIGKILL in the middle of a step; `resume` takes up the invocation in
 /// flight by its InvokeId, runs the rest, and the sandbox counts each (step, instance) once.
 #[test]

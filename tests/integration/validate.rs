@@ -197,3 +197,39 @@ fn schema_prints_the_committed_schema() {
         "schemas/runbook.schema.json is not what `ecs-runbook schema` prints; regenerate it"
     );
 }
+
+/// A folder with no runbook is most likely a wrong path: exit 2, not "0 checked"; a link loop
+/// or a second link to a folder neither hangs nor checks a file twice.
+#[test]
+fn an_empty_folder_is_an_error_and_links_are_followed_once() {
+    let dir = Dir::new();
+    std::fs::create_dir_all(dir.path().join("empty")).expect("mkdir");
+    dir.write("empty/README.txt", "no runbooks here");
+    let out = run(bin().arg("validate").arg(dir.path().join("empty")));
+    out.code(2);
+    assert!(
+        out.stderr
+            .contains("no runbook (`*.yaml` or `*.yml`) under"),
+        "{}",
+        out.stderr
+    );
+
+    dir.write("books/a.yaml", GOOD);
+    std::os::unix::fs::symlink("..", dir.path().join("books/loop")).expect("symlink");
+    std::os::unix::fs::symlink(dir.path().join("books"), dir.path().join("again"))
+        .expect("symlink");
+    std::os::unix::fs::symlink(
+        dir.path().join("books/a.yaml"),
+        dir.path().join("books/b.yaml"),
+    )
+    .expect("symlink");
+    let out = run(bin()
+        .arg("validate")
+        .arg(dir.path().join("books"))
+        .arg(dir.path().join("again")));
+    out.code(0);
+    let root = format!("{}/", dir.path().display());
+    let lines: Vec<String> = out.stdout.lines().map(|l| l.replace(&root, "")).collect();
+    assert_eq!(lines, ["ok books/a.yaml"], "{}", out.stderr);
+    assert!(out.stderr.contains("1 runbook checked"), "{}", out.stderr);
+}

@@ -1,8 +1,10 @@
 //! The schedule reports: the reconciliation `schedule apply` prints before it acts, what it
-//! (or `run`) created and removed, and `schedule list`. Text only; the commands decide where
-//! it goes.
+//! (or `run`) created and removed, and `schedule list`, as text and as JSON records (their
+//! shapes are in the README); the commands decide where they go.
 
 use std::fmt::Write as _;
+
+use serde_json::{Value, json};
 
 use crate::cloud::actions::InvocationResult;
 use crate::count::Count;
@@ -73,24 +75,11 @@ fn change_line(change: &Change) -> String {
             current,
             reason,
         } => {
-            let why = match reason {
-                ReplaceReason::RunbookChanged { from, to } => format!(
-                    "the runbook changed (sha256 {} → {})",
-                    short(from),
-                    short(to)
-                ),
-                ReplaceReason::SpecChanged => {
-                    "what it sends changed (targets, region or Frequency)".to_owned()
-                }
-                ReplaceReason::Duplicated { found, needed } => format!(
-                    "{} on the cloud where its targets need {needed}",
-                    Count(*found, "Timed invocation")
-                ),
-            };
             format!(
-                "~ replace  `{}` ({}): {why}",
+                "~ replace  `{}` ({}): {}",
                 desired.plan.runbook.name,
-                current.invoke_ids()
+                current.invoke_ids(),
+                replace_reason(reason)
             )
         }
         Change::Remove { current, why } => format!(
@@ -104,6 +93,166 @@ fn change_line(change: &Change) -> String {
             current.invoke_ids()
         ),
     }
+}
+
+/// Why a schedule is replaced, in words.
+fn replace_reason(reason: &ReplaceReason) -> String {
+    match reason {
+        ReplaceReason::RunbookChanged { from, to } => format!(
+            "the runbook changed (sha256 {} → {})",
+            short(from),
+            short(to)
+        ),
+        ReplaceReason::SpecChanged => {
+            "what it sends changed (targets, region or Frequency)".to_owned()
+        }
+        ReplaceReason::Duplicated { found, needed } => format!(
+            "{} on the cloud where its targets need {needed}",
+            Count(*found, "Timed invocation")
+        ),
+    }
+}
+
+/// The commands of a schedule's Timed invocations, each once.
+fn command_ids(schedule: &CloudSchedule) -> Vec<&str> {
+    let mut commands: Vec<&str> = schedule
+        .invocations
+        .iter()
+        .map(|i| i.command_id.as_str())
+        .collect();
+    commands.dedup();
+    commands
+}
+
+/// The Timed invocations and commands of a schedule on the cloud, as JSON.
+fn current_json(schedule: &CloudSchedule) -> Value {
+    let commands = command_ids(schedule);
+    json!({
+        "set": schedule.set,
+        "frequency": schedule.frequency(),
+        "hash": schedule.hash(),
+        "invoke_ids": schedule.invocations.iter().map(|i| i.invoke_id.as_str()).collect::<Vec<_>>(),
+        "command_ids": commands,
+    })
+}
+
+/// One change of the reconciliation as JSON: `change` (`create`, `replace`, `remove`,
+/// `keep`), `name`, `path` and `frequency` (from git, `null` for a removal), `reason`, and
+/// `current` (what the cloud has, `null` for a creation). `created` is filled in by
+/// [`created_json`] once the change is made.
+pub fn change_json(change: &Change) -> Value {
+    let (kind, desired, current, reason) = match change {
+        Change::Create(d) => ("create", Some(d), None, None),
+        Change::Replace {
+            desired,
+            current,
+            reason,
+        } => (
+            "replace",
+            Some(desired),
+            Some(current),
+            Some(replace_reason(reason)),
+        ),
+        Change::Remove { current, why } => ("remove", None, Some(current), Some(why.clone())),
+        Change::Keep { desired, current } => ("keep", Some(desired), Some(current), None),
+    };
+    json!({
+        "change": kind,
+        "name": crate::exec::timed::change_name(change),
+        "path": desired.map(|d| d.path.as_str()),
+        "frequency": desired.and_then(|d| d.plan.schedule.as_ref()).map(|s| s.frequency.as_str()),
+        "reason": reason,
+        "current": current.map(current_json),
+        "created": Value::Null,
+    })
+}
+
+/// The reconciliation as one JSON document: `set`, `endpoint`, `region`, the `changes` (see
+/// [`change_json`]) and `elsewhere` (`[{name, set}]`); the caller adds `applied` and `notes`.
+pub fn diff_json(diff: &Diff, endpoint: &str, region: &str) -> Value {
+    json!({
+        "set": diff.set,
+        "endpoint": endpoint,
+        "region": region,
+        "changes": diff.changes.iter().map(change_json).collect::<Vec<_>>(),
+        "elsewhere": diff.elsewhere.iter().map(|(name, set)| json!({"name": name, "set": set})).collect::<Vec<_>>(),
+    })
+}
+
+/// What creating one schedule made, as JSON: `command_id`, `invoke_ids`, `next`
+/// (`[{local, utc}]`).
+pub fn created_json(created: &Created, next: &[PlanFireTime]) -> Value {
+    json!({
+        "command_id": created.command_id.as_str(),
+        "invoke_ids": created.invoke_ids.iter().map(crate::cloud::id::InvokeId::as_str).collect::<Vec<_>>(),
+        "next": next.iter().map(|t| json!({"local": t.local, "utc": t.utc})).collect::<Vec<_>>(),
+    })
+}
+
+/// One schedule that `schedule remove` stops (or would stop), as JSON: `name`, `set`,
+/// `invoke_ids`, `command_ids`, `removed`.
+pub fn removed_json(schedule: &CloudSchedule, removed: bool) -> Value {
+    let current = current_json(schedule);
+    json!({
+        "name": schedule.name,
+        "set": schedule.set,
+        "invoke_ids": current["invoke_ids"],
+        "command_ids": current["command_ids"],
+        "removed": removed,
+    })
+}
+
+/// `schedule list` as JSON records, one per schedule: `name`, `set`, `frequency`, `hash`,
+/// `invocations` (`[{invoke_id, command_id, status, instances, created}]`), `zone`,
+/// `zone_assumed`, `next` (`[{local, utc}]`, `null` when the Frequency does not parse),
+/// `warnings`, and the last `results` runs, newest first, in `runs` (`[{start_time,
+/// instance_id, status, exit_code, error_code, last_line}]`) with `run_count` of all.
+pub fn list_json(entries: &[ListEntry], results: usize) -> Vec<Value> {
+    entries
+        .iter()
+        .map(|entry| {
+            let s = &entry.schedule;
+            let preview = entry.preview.as_ref();
+            json!({
+                "name": s.name,
+                "set": s.set,
+                "frequency": s.frequency(),
+                "hash": s.hash(),
+                "invocations": s.invocations.iter().map(|inv| json!({
+                    "invoke_id": inv.invoke_id.as_str(),
+                    "command_id": inv.command_id.as_str(),
+                    "status": inv.status.to_string(),
+                    "instances": inv.instances.iter().map(crate::cloud::id::InstanceId::as_str).collect::<Vec<_>>(),
+                    "created": inv.created,
+                })).collect::<Vec<_>>(),
+                "zone": preview.map(|p| p.zone.as_str()),
+                "zone_assumed": preview.map(|p| p.zone_assumed),
+                "next": preview.map(|p| p.times.iter().map(|t| json!({
+                    "local": t.local.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+                    "utc": t.utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                })).collect::<Vec<_>>()),
+                "warnings": preview.map_or(&[][..], |p| p.warnings.as_slice()),
+                "run_count": entry.results.len(),
+                "runs": entry.results.iter().take(results).map(|r| json!({
+                    "start_time": r.start_time,
+                    "instance_id": r.instance_id.as_str(),
+                    "status": r.invocation_status.to_string(),
+                    "exit_code": r.exit_code,
+                    "error_code": r.error_code,
+                    "last_line": last_line(r),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+/// The last non-blank line of a run's output, at most 80 characters.
+fn last_line(result: &InvocationResult) -> Option<String> {
+    result
+        .output
+        .as_deref()
+        .and_then(|o| o.lines().rev().find(|l| !l.trim().is_empty()))
+        .map(|l| l.chars().take(80).collect())
 }
 
 /// What creating one schedule made, with its next fire times.
@@ -138,12 +287,7 @@ pub fn created_text(plan: &Plan, created: &Created, next: &[PlanFireTime]) -> St
 
 /// What removing one schedule stopped and deleted.
 pub fn removed_text(schedule: &CloudSchedule) -> String {
-    let mut commands: Vec<&str> = schedule
-        .invocations
-        .iter()
-        .map(|i| i.command_id.as_str())
-        .collect();
-    commands.dedup();
+    let commands = command_ids(schedule);
     format!(
         "removed `{}` from set `{}`: stopped {}, deleted command {}\n",
         schedule.name,
@@ -244,12 +388,7 @@ fn list_entry(out: &mut String, entry: &ListEntry, results: usize) {
         } else {
             format!(" · {}", r.error_code)
         };
-        let output = r
-            .output
-            .as_deref()
-            .and_then(|o| o.lines().rev().find(|l| !l.trim().is_empty()))
-            .map(|l| format!(" | {}", l.chars().take(80).collect::<String>()))
-            .unwrap_or_default();
+        let output = last_line(r).map(|l| format!(" | {l}")).unwrap_or_default();
         let _ = writeln!(
             out,
             "    {}  {}  {}{exit}{error}{output}",
