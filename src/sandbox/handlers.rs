@@ -23,9 +23,9 @@ use crate::cloud::actions::{
     DescribeInvocationsResponse, InstallCloudAssistant, InstallCloudAssistantResponse, Instance,
     InstanceCloudAssistantStatus, Instances, Invocation, InvocationResult, InvocationResultPage,
     InvocationResults, Invocations, InvokeCommand, InvokeCommandResponse, InvokeInstance,
-    InvokeInstances, IpAddresses, ParameterNames, RunCommand, RunCommandResponse, StartInstance,
-    StartInstanceResponse, StopInvocation, StopInvocationResponse, Tag, TagFilter, Tags,
-    VpcAttributes,
+    InvokeInstances, IpAddresses, ModifyCommand, ModifyCommandResponse, ParameterNames, RunCommand,
+    RunCommandResponse, StartInstance, StartInstanceResponse, StopInvocation,
+    StopInvocationResponse, Tag, TagFilter, Tags, VpcAttributes,
 };
 use crate::cloud::id::{CommandId, InstanceId, InvokeId};
 use crate::cloud::status::{
@@ -43,7 +43,7 @@ use crate::sandbox::task::{self, Schedule};
 use crate::schedule::{self, FrequencyKind};
 
 /// The actions the sandbox serves.
-pub(crate) const ACTIONS: [&str; 12] = [
+pub(crate) const ACTIONS: [&str; 13] = [
     "DescribeInstances",
     "StartInstance",
     "DescribeCloudAssistantStatus",
@@ -51,6 +51,7 @@ pub(crate) const ACTIONS: [&str; 12] = [
     "CreateCommand",
     "DescribeCommands",
     "DeleteCommand",
+    "ModifyCommand",
     "InvokeCommand",
     "RunCommand",
     "DescribeInvocations",
@@ -100,6 +101,7 @@ pub(crate) fn dispatch(
         }
         "DescribeCommands" => describe_commands(state, call, &parse(call)?).map(to_value),
         "DeleteCommand" => delete_command(state, call, &parse(call)?).map(to_value),
+        "ModifyCommand" => modify_command(state, call, &parse(call)?).map(to_value),
         "DescribeInvocations" => {
             let req: DescribeInvocations = parse(call)?;
             if req.include_output == Some(true) {
@@ -593,28 +595,48 @@ struct CommandFields<'a> {
     tags: &'a [TagFilter],
 }
 
-fn check_command(sandbox: &Sandbox, f: &CommandFields<'_>) -> Result<NewCommand, SandboxError> {
-    check_len(f.name, 128, "CmdName.ExceedLimit", "command name")?;
+/// The limits CreateCommand, RunCommand and ModifyCommand share; returns the timeout.
+fn check_settings(
+    name: Option<&str>,
+    description: Option<&str>,
+    working_dir: Option<&str>,
+    launcher: Option<&str>,
+    timeout: Option<u64>,
+) -> Result<i64, SandboxError> {
+    check_len(name, 128, "CmdName.ExceedLimit", "command name")?;
     check_len(
-        f.description,
+        description,
         512,
         "CmdDesc.ExceedLimit",
         "command description",
     )?;
-    if f.working_dir.is_some_and(|w| w.chars().count() > 200) {
+    if working_dir.is_some_and(|w| w.chars().count() > 200) {
         return Err(SandboxError::new(
             400,
             "InvalidParameter.WorkingDir",
             "The specified parameter WorkingDir is not valid.",
         ));
     }
-    if f.launcher.is_some_and(|l| l.len() > 1024) {
+    if launcher.is_some_and(|l| l.len() > 1024) {
         return Err(SandboxError::new(
             403,
             "InvalidLauncher.LengthLimitExceeded",
             "The length of the launcher exceeds the limit of 1 KB.",
         ));
     }
+    let timeout = timeout.unwrap_or(60);
+    if timeout > 86_400 {
+        return Err(SandboxError::new(
+            403,
+            "InvalidTimeout.ExceedLimit",
+            "The specified timeout exceeds the limit of 86400 seconds.",
+        ));
+    }
+    Ok(i64::try_from(timeout).expect("at most 86400"))
+}
+
+fn check_command(sandbox: &Sandbox, f: &CommandFields<'_>) -> Result<NewCommand, SandboxError> {
+    let timeout = check_settings(f.name, f.description, f.working_dir, f.launcher, f.timeout)?;
     if matches!(f.command_type, CommandType::Unknown(_)) {
         return Err(SandboxError::new(
             404,
@@ -638,14 +660,6 @@ fn check_command(sandbox: &Sandbox, f: &CommandFields<'_>) -> Result<NewCommand,
     };
     if b64_len > sandbox.settings.limits.content_bytes {
         return Err(content_too_large(sandbox.settings.limits.content_bytes));
-    }
-    let timeout = f.timeout.unwrap_or(60);
-    if timeout > 86_400 {
-        return Err(SandboxError::new(
-            403,
-            "InvalidTimeout.ExceedLimit",
-            "The specified timeout exceeds the limit of 86400 seconds.",
-        ));
     }
     let enable_parameter = f.enable_parameter.unwrap_or(false);
     if enable_parameter {
@@ -671,7 +685,7 @@ fn check_command(sandbox: &Sandbox, f: &CommandFields<'_>) -> Result<NewCommand,
         command_type: f.command_type.clone(),
         content,
         working_dir: f.working_dir.unwrap_or_default().to_owned(),
-        timeout: i64::try_from(timeout).expect("checked above"),
+        timeout,
         enable_parameter,
         launcher: f.launcher.unwrap_or_default().to_owned(),
         tags: tags_of(f.tags),
@@ -778,6 +792,43 @@ fn delete_command(
     state.commands.remove(req.command_id.as_str());
     state.command_order.remove(&seq);
     Ok(DeleteCommandResponse::default())
+}
+
+fn modify_command(
+    state: &mut State,
+    call: &Call<'_>,
+    req: &ModifyCommand,
+) -> Result<ModifyCommandResponse, SandboxError> {
+    let timeout = check_settings(
+        req.name.as_deref(),
+        req.description.as_deref(),
+        req.working_dir.as_deref(),
+        req.launcher.as_deref(),
+        req.timeout,
+    )?;
+    let Some(rec) = state
+        .commands
+        .get_mut(req.command_id.as_str())
+        .filter(|c| c.region == call.region)
+    else {
+        return Err(cmd_not_found());
+    };
+    if let Some(name) = &req.name {
+        rec.name.clone_from(name);
+    }
+    if let Some(description) = &req.description {
+        rec.description.clone_from(description);
+    }
+    if let Some(working_dir) = &req.working_dir {
+        rec.working_dir.clone_from(working_dir);
+    }
+    if let Some(launcher) = &req.launcher {
+        rec.launcher.clone_from(launcher);
+    }
+    if req.timeout.is_some() {
+        rec.timeout = timeout;
+    }
+    Ok(ModifyCommandResponse::default())
 }
 
 fn cmd_not_found() -> SandboxError {

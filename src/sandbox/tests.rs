@@ -11,8 +11,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use crate::cloud::actions::{
     CreateCommand, DeleteCommand, DescribeCloudAssistantStatus, DescribeCommands,
     DescribeInstances, DescribeInvocationResults, DescribeInvocations, InstallCloudAssistant,
-    InvocationResult, InvokeCommand, InvokeInstance, RunCommand, StartInstance, StopInvocation,
-    TagFilter,
+    InvocationResult, InvokeCommand, InvokeInstance, ModifyCommand, RunCommand, StartInstance,
+    StopInvocation, TagFilter,
 };
 use crate::cloud::error::{CallError, TransportError};
 use crate::cloud::id::{CommandId, InstanceId, InvokeId, RegionId};
@@ -22,6 +22,7 @@ use crate::cloud::status::{
 };
 use crate::cloud::transport::{Client, ClientBuilder, RetryPolicy};
 use crate::cloud::wire::Params;
+use crate::sandbox::handlers::ACTIONS;
 use crate::sandbox::{
     ActionFaults, AgentFault, DEFAULT_INSTANCE_IDS, Execution, FaultKind, Faults, Fleet,
     InstanceFaults, InstanceSpec, Limits, Os, RunningSandbox, SandboxConfig, Simulation, Timing,
@@ -771,6 +772,74 @@ async fn create_command_limits_and_encodings() {
     sandbox.shutdown().await;
 }
 
+/// ModifyCommand changes only what it names, checks the limits CreateCommand checks, and
+/// answers `InvalidCmdId.NotFound` for a command that is gone or in another region.
+#[tokio::test]
+async fn modify_command_changes_named_fields_within_limits() {
+    let (sandbox, client) = boot(fast()).await;
+    let id = client
+        .call(&create_command("echo keep"))
+        .await
+        .unwrap()
+        .command_id;
+    client
+        .call(&ModifyCommand {
+            command_id: id.clone(),
+            description: Some("changed".into()),
+            working_dir: Some("/srv".into()),
+            ..ModifyCommand::default()
+        })
+        .await
+        .unwrap();
+    let listed = client
+        .call(&DescribeCommands {
+            command_id: Some(id.clone()),
+            content_encoding: Some("PlainText".into()),
+            ..DescribeCommands::default()
+        })
+        .await
+        .unwrap();
+    let command = &listed.commands.command[0];
+    assert_eq!(command.description, "changed");
+    assert_eq!(command.working_dir, "/srv");
+    assert_eq!(command.timeout, 60, "untouched");
+    assert_eq!(command.command_content, "echo keep");
+    let cases = [
+        (
+            ModifyCommand {
+                command_id: id.clone(),
+                name: Some("n".repeat(129)),
+                ..ModifyCommand::default()
+            },
+            "CmdName.ExceedLimit",
+            403,
+        ),
+        (
+            ModifyCommand {
+                command_id: id.clone(),
+                timeout: Some(86_401),
+                ..ModifyCommand::default()
+            },
+            "InvalidTimeout.ExceedLimit",
+            403,
+        ),
+        (
+            ModifyCommand {
+                command_id: CommandId::new("c-gone"),
+                name: Some("x".into()),
+                ..ModifyCommand::default()
+            },
+            "InvalidCmdId.NotFound",
+            404,
+        ),
+    ];
+    for (request, expected, http) in cases {
+        let err = client.call(&request).await.unwrap_err();
+        assert_eq!(code(&err), (expected.to_owned(), http), "{expected}");
+    }
+    sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn client_token_makes_invoke_idempotent() {
     let (sandbox, client) = boot(fast()).await;
@@ -1474,8 +1543,8 @@ async fn describe_invocation_results_pages_across_tasks() {
     sandbox.shutdown().await;
 }
 
-/// The official Python SDK drives the sandbox through the seed flow, via the conformance
-/// driver `tests/conformance/run-python-sdk.sh`. Runs when `ECS_RUNBOOK_SDK_VENV` names a
+/// The official Python SDKs drive all twelve actions of the reference (the seed flow among
+/// them), via the conformance driver `tests/conformance/run-python-sdk.sh`. Runs when `ECS_RUNBOOK_SDK_VENV` names a
 /// virtualenv with `aliyun-python-sdk-core`, `aliyun-python-sdk-ecs` and
 /// `alibabacloud-ecs20140526` installed; otherwise
 /// it says so and passes. The driver is given a stand-in for `ecs-runbook sandbox` that
@@ -1517,16 +1586,20 @@ async fn python_sdk_seed_flow() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("ok: output b'123\\n'"), "{stdout}");
-    assert!(
-        stdout.contains("ok (signature V3): output b'123\\n'"),
-        "{stdout}"
-    );
+    for line in [
+        "ok (aliyun-python-sdk-core, signature V1): 12 actions; output b'123\\n'",
+        "ok (Tea SDK, signature v3): 12 actions, typed models round-trip; output b'123\\n'",
+        "ok (Tea SDK, signature v2): 12 actions, typed models round-trip; output b'123\\n'",
+    ] {
+        assert!(stdout.contains(line), "{line}\n{stdout}");
+    }
     let stats = sandbox.stats();
-    assert_eq!(stats.calls_of("CreateCommand"), 2);
-    assert_eq!(stats.calls_of("InvokeCommand"), 2);
-    assert_eq!(stats.errors["SignatureDoesNotMatch"], 2);
-    assert_eq!(stats.real_executions, 2);
+    for action in ACTIONS.iter().filter(|a| **a != "StartInstance") {
+        assert!(stats.calls_of(action) >= 3, "{action}");
+    }
+    assert_eq!(stats.calls_of("ModifyCommand"), 3);
+    assert_eq!(stats.calls_of("StopInvocation"), 3);
+    assert_eq!(stats.errors["SignatureDoesNotMatch"], 3);
     sandbox.shutdown().await;
 }
 
@@ -1644,7 +1717,7 @@ async fn security_token_is_signed_and_accepted() {
 }
 
 /// The official Node SDK (`@alicloud/pop-core`, V1 with every parameter in a POST form body)
-/// drives the sandbox through the seed flow via `tests/conformance/run-node-sdk.sh`. Runs
+/// drives all twelve actions (the seed flow among them) via `tests/conformance/run-node-sdk.sh`. Runs
 /// when `ECS_RUNBOOK_NODE_MODULES` names a folder whose `node_modules` has the SDK.
 #[tokio::test]
 async fn node_sdk_seed_flow() {
@@ -1668,11 +1741,13 @@ async fn node_sdk_seed_flow() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("ok (pop-core): output \"123\\n\""),
+        stdout.contains("ok (pop-core, signature V1): 12 actions; output \"123\\n\""),
         "{stdout}"
     );
     let stats = sandbox.stats();
-    assert_eq!(stats.calls_of("InvokeCommand"), 1);
+    for action in ACTIONS.iter().filter(|a| **a != "StartInstance") {
+        assert!(stats.calls_of(action) >= 1, "{action}");
+    }
     assert_eq!(stats.errors["SignatureDoesNotMatch"], 1);
     sandbox.shutdown().await;
 }
@@ -1865,8 +1940,9 @@ async fn cron_schedules_fire_and_bad_frequencies_are_refused() {
             .invocation
             .invocation_results
             .invocation_result;
-        // A later firing may still be running; two finished ones are what this waits for.
-        records.retain(|r| r.invocation_status != S::Running);
+        // A later firing may still be pending or running; two finished ones are what this
+        // waits for.
+        records.retain(|r| !matches!(r.invocation_status, S::Pending | S::Running));
         if records.len() >= 2 {
             break;
         }
@@ -2099,12 +2175,12 @@ async fn generated_real_instances_get_directories_lazily() {
     sandbox.shutdown().await;
 }
 
-/// Signature V3 from the real client: all twelve actions pass the gateway's V3 check and do
+/// Signature V3 from the real client: all thirteen actions pass the gateway's V3 check and do
 /// their work, with no V1 request among them; a wrong secret gets the V3 string-to-sign back.
 #[tokio::test]
 #[expect(
     clippy::too_many_lines,
-    reason = "the twelve actions, in the order a run uses them"
+    reason = "the thirteen actions, in the order a run uses them"
 )]
 async fn every_action_over_signature_v3() {
     use crate::cloud::transport::SignatureVersion;
@@ -2157,6 +2233,24 @@ async fn every_action_over_signature_v3() {
         .await
         .unwrap();
     assert_eq!(described.commands.command.len(), 1);
+    client
+        .call(&ModifyCommand {
+            command_id: created.command_id.clone(),
+            name: Some("renamed".into()),
+            timeout: Some(90),
+            ..ModifyCommand::default()
+        })
+        .await
+        .unwrap();
+    let modified = client
+        .call(&DescribeCommands {
+            command_id: Some(created.command_id.clone()),
+            ..DescribeCommands::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(modified.commands.command[0].name, "renamed");
+    assert_eq!(modified.commands.command[0].timeout, 90);
     let invoked = client
         .call(&InvokeCommand {
             command_id: created.command_id.clone(),
@@ -2198,7 +2292,7 @@ async fn every_action_over_signature_v3() {
 
     let stats = sandbox.stats();
     let actions: Vec<&str> = stats.calls.keys().map(String::as_str).collect();
-    assert_eq!(actions.len(), 12, "{actions:?}");
+    assert_eq!(actions.len(), 13, "{actions:?}");
     assert_eq!(stats.signatures.get("V1"), None);
     assert_eq!(stats.signatures["V3"], stats.calls.values().sum::<u64>());
 

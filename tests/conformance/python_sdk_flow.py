@@ -11,6 +11,11 @@
 #   DescribeInvocations until the task is finished;
 # - the script exits non-zero unless the output is `123`, and also checks that the SDK
 #   recognises a wrong secret from the SignatureDoesNotMatch message (InvalidAccessKeySecret).
+#
+# Then the same SDK drives the other actions of the API reference (DescribeInstances,
+# DescribeCloudAssistantStatus, InstallCloudAssistant, ModifyCommand, DescribeCommands,
+# RunCommand, StopInvocation, DeleteCommand), checks the fields a caller reads in each JSON response, and the sandbox's
+# counters prove that all twelve actions were called, every one signed V1.
 
 import json
 import logging
@@ -28,12 +33,22 @@ from aliyunsdkecs.request.v20140526.InvokeCommandRequest import InvokeCommandReq
 from aliyunsdkecs.request.v20140526.DescribeInvocationResultsRequest import DescribeInvocationResultsRequest
 from aliyunsdkecs.request.v20140526.DescribeInvocationsRequest import DescribeInvocationsRequest
 from aliyunsdkecs.request.v20140526.DescribeInstancesRequest import DescribeInstancesRequest
+from aliyunsdkecs.request.v20140526.DescribeCloudAssistantStatusRequest import DescribeCloudAssistantStatusRequest
+from aliyunsdkecs.request.v20140526.InstallCloudAssistantRequest import InstallCloudAssistantRequest
+from aliyunsdkecs.request.v20140526.ModifyCommandRequest import ModifyCommandRequest
+from aliyunsdkecs.request.v20140526.DescribeCommandsRequest import DescribeCommandsRequest
+from aliyunsdkecs.request.v20140526.RunCommandRequest import RunCommandRequest
+from aliyunsdkecs.request.v20140526.StopInvocationRequest import StopInvocationRequest
+from aliyunsdkecs.request.v20140526.DeleteCommandRequest import DeleteCommandRequest
+
+import sandbox_stats
 
 logging.basicConfig(level=logging.INFO,
                     format='%(asctime)s %(filename)s[line:%(lineno)d] %(levelname)s %(message)s',
                     datefmt='%a, %d %b %Y %H:%M:%S', stream=sys.stderr)
 
 endpoint = urlparse(os.environ['ECS_RUNBOOK_ENDPOINT'])
+before = sandbox_stats.stats(os.environ['ECS_RUNBOOK_ENDPOINT'])
 access_key = os.environ.get('ALIBABA_CLOUD_ACCESS_KEY_ID', 'sandbox')
 acess_key_secrect = os.environ.get('ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'sandbox-secret')
 region_name = os.environ.get('ALIBABA_CLOUD_REGION_ID', 'cn-hangzhou')
@@ -144,6 +159,76 @@ def wrong_secret_is_recognised():
     return False
 
 
+def field(response, path):
+    value = response
+    for part in path.split('.'):
+        value = value[int(part)] if part.isdigit() else value[part]
+    return value
+
+
+def the_other_actions(instance_id):
+    """The actions the seed flow does not use; returns a list of problems."""
+    problems = []
+
+    def send(request, *required):
+        request.set_accept_format('json')
+        response = json.loads(clt.do_action_with_exception(request))
+        name = type(request).__name__
+        for path in ('RequestId',) + required:
+            try:
+                value = field(response, path)
+            except (KeyError, IndexError, TypeError):
+                value = None
+            if value in (None, '', []):
+                problems.append('%s: %s is missing in %r' % (name, path, response))
+        return response
+
+    listed = send(DescribeInstancesRequest(), 'Instances.Instance.0.InstanceId', 'TotalCount')
+    if instance_id not in [i['InstanceId'] for i in listed['Instances']['Instance']]:
+        problems.append('DescribeInstances does not list %s' % instance_id)
+    request = DescribeCloudAssistantStatusRequest()
+    request.set_InstanceIds([instance_id])
+    send(request, 'InstanceCloudAssistantStatusSet.InstanceCloudAssistantStatus.0.CloudAssistantStatus')
+    request = InstallCloudAssistantRequest()
+    request.set_InstanceIds([instance_id])
+    send(request)
+    request = CreateCommandRequest()
+    request.set_CommandContent(base64.b64encode(b'true').decode())
+    request.set_Type('RunShellScript')
+    request.set_Name('to-modify')
+    command_id = send(request, 'CommandId')['CommandId']
+    request = ModifyCommandRequest()
+    request.set_CommandId(command_id)
+    request.set_Name('modified')
+    request.set_Timeout(90)
+    send(request)
+    request = DescribeCommandsRequest()
+    request.set_CommandId(command_id)
+    command = send(request, 'Commands.Command.0.CommandContent')['Commands']['Command'][0]
+    if (command['Name'], command['Timeout']) != ('modified', 90):
+        problems.append('ModifyCommand did not apply: %r' % command)
+    request = DeleteCommandRequest()
+    request.set_CommandId(command_id)
+    send(request)
+    request = RunCommandRequest()
+    request.set_Type('RunShellScript')
+    request.set_CommandContent('sleep 30')
+    request.set_ContentEncoding('PlainText')
+    request.set_InstanceIds([instance_id])
+    invoke_id = send(request, 'InvokeId', 'CommandId')['InvokeId']
+    for _ in range(300):
+        request = DescribeInvocationsRequest()
+        request.set_InvokeId(invoke_id)
+        if send(request)['Invocations']['Invocation'][0]['InvocationStatus'] == 'Running':
+            break
+        time.sleep(0.1)
+    request = StopInvocationRequest()
+    request.set_InvokeId(invoke_id)
+    request.set_InstanceIds([instance_id])
+    send(request)
+    return problems
+
+
 if __name__ == '__main__':
     output = execute_command(instance)
     if output is None or output.strip() != b'123':
@@ -152,4 +237,10 @@ if __name__ == '__main__':
     if not wrong_secret_is_recognised():
         print('FAIL: the SDK did not recognise a wrong secret (InvalidAccessKeySecret)')
         sys.exit(1)
-    print('ok: output %r; wrong secret recognised' % (output,))
+    problems = the_other_actions(instance)
+    problems += sandbox_stats.check(before, sandbox_stats.stats(os.environ['ECS_RUNBOOK_ENDPOINT']), 'V1')
+    if problems:
+        print('FAIL: ' + '; '.join(problems))
+        sys.exit(1)
+    print('ok (aliyun-python-sdk-core, signature V1): %d actions; output %r; wrong secret recognised'
+          % (len(sandbox_stats.ACTIONS), output))

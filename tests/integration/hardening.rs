@@ -416,8 +416,9 @@ fn a_run_signed_with_v3_works_end_to_end() {
     );
 }
 
-/// The sandbox listens on loopback only unless told otherwise: `--listen 0.0.0.0:0` is an
-/// input error (exit 2) that says why, and `--allow-non-loopback` lets it start.
+/// The sandbox listens on loopback only unless told otherwise: with no `--listen` it binds
+/// 127.0.0.1 (as the kernel's socket table shows), `--listen 0.0.0.0:0` is an input error
+/// (exit 2) that says why, and `--allow-non-loopback` lets it bind the address it was given.
 #[test]
 fn the_sandbox_refuses_non_loopback_addresses_without_the_flag() {
     for addr in ["0.0.0.0:0", "[::]:0"] {
@@ -436,24 +437,58 @@ fn the_sandbox_refuses_non_loopback_addresses_without_the_flag() {
         );
         assert!(out.stdout.is_empty(), "{}", out.stdout);
     }
-    let mut child = bin()
-        .args(["sandbox", "--listen", "0.0.0.0:0", "--allow-non-loopback"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starts");
-    let mut first = String::new();
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut byte = [0u8; 1];
-    while stdout.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
-        first.push(char::from(byte[0]));
+    let cases: [(&[&str], &str); 2] = [
+        (&[], "0100007F"),
+        (
+            &["--listen", "0.0.0.0:0", "--allow-non-loopback"],
+            "00000000",
+        ),
+    ];
+    for (args, bound) in cases {
+        let mut child = bin()
+            .arg("sandbox")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts");
+        let mut first = String::new();
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+            first.push(char::from(byte[0]));
+        }
+        let port = first
+            .strip_prefix("sandbox listening on http://127.0.0.1:")
+            .and_then(|p| p.parse::<u16>().ok());
+        let listening = port.map(listening_ipv4);
+        let _ = child.kill();
+        let _ = child.wait();
+        let port = port.unwrap_or_else(|| panic!("{args:?}: {first}"));
+        assert_eq!(
+            listening,
+            Some(vec![bound.to_owned()]),
+            "{args:?}: port {port}"
+        );
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(
-        first.starts_with("sandbox listening on http://127.0.0.1:"),
-        "{first}"
-    );
+}
+
+/// The local addresses (hex, as `/proc/net/tcp` writes them) of IPv4 sockets listening on
+/// `port`.
+fn listening_ipv4(port: u16) -> Vec<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("the kernel's socket table");
+    let wanted = format!("{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let local = fields.nth(1)?;
+            let state = fields.nth(1)?;
+            let (ip, p) = local.split_once(':')?;
+            (p == wanted && state == "0A").then(|| ip.to_owned())
+        })
+        .collect()
 }
 
 /// One raw HTTP/1.1 exchange with the sandbox: status and body.
@@ -616,4 +651,104 @@ fn the_sandbox_bounds_requests_and_refuses_replays_and_stale_timestamps() {
     assert_eq!(counts["errors"]["RequestTooLarge"], 1, "{counts}");
     assert_eq!(counts["signatures"]["V1"], 1, "{counts}");
     assert_eq!(counts["signatures"]["V3"], 1, "{counts}");
+}
+
+/// `1,000,000`: a count with thousands separators, as the README writes them.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `16 MiB`, `256 KiB`: a whole number of binary units.
+fn binary(bytes: usize) -> String {
+    if bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else {
+        assert!(bytes.is_multiple_of(1024), "{bytes}");
+        format!("{} KiB", bytes / 1024)
+    }
+}
+
+/// The limits table in the README's "Hardening" section states the values of the constants
+/// the code enforces, row by row.
+#[test]
+fn readme_limits_are_the_code() {
+    use ecs_runbook::plan::{calls, graph, guard};
+    use ecs_runbook::runbook::{load, yaml};
+    let limits = ecs_runbook::sandbox::Limits::default();
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let section = readme
+        .split("\n## Hardening\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### Limits\n").nth(1))
+        .and_then(|rest| rest.split("\n#").next())
+        .expect("a Hardening section with a Limits table");
+    let skew = limits.timestamp_skew.as_secs();
+    assert_eq!(skew % 60, 0);
+    let rows = [
+        ("Runbook file size", binary(yaml::MAX_FILE_SIZE)),
+        ("YAML nodes, aliases expanded", grouped(yaml::MAX_NODES)),
+        ("YAML nesting depth", grouped(yaml::MAX_DEPTH)),
+        (
+            "Steps per file, `steps` and `rollback` together",
+            grouped(load::MAX_STEPS),
+        ),
+        (
+            "Script per step, inline or `script_file`",
+            binary(load::MAX_SCRIPT_BYTES),
+        ),
+        ("Problems reported per file", grouped(load::MAX_DIAGNOSTICS)),
+        (
+            "Template nesting (blocks, brackets in one tag)",
+            grouped(guard::MAX_NESTING),
+        ),
+        (
+            "Nested `for` loops in a template",
+            grouped(guard::MAX_LOOP_NESTING),
+        ),
+        (
+            "Numbers one `range` gives",
+            grouped(usize::try_from(guard::MAX_RANGE).expect("small")),
+        ),
+        (
+            "Edges shown at each end of a long cycle",
+            grouped(graph::CYCLE_SHOWN),
+        ),
+        (
+            "CommandContent per step after Base64 (plan warning)",
+            binary(calls::MAX_CONTENT_BYTES),
+        ),
+        (
+            "Sandbox request, query string plus body",
+            binary(limits.request_bytes),
+        ),
+        (
+            "Sandbox `Timestamp` skew, and its nonce replay window",
+            format!("{} minutes", skew / 60),
+        ),
+        ("Nonces the sandbox remembers", grouped(limits.nonces)),
+    ];
+    let table: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Limit |"))
+        .collect();
+    for (what, value) in &rows {
+        let row = format!("| {what} | {value} |");
+        assert!(
+            table.iter().any(|l| l.starts_with(&row)),
+            "README: no row `{row}` in the Hardening limits table"
+        );
+    }
+    assert_eq!(
+        table.len(),
+        rows.len(),
+        "a row without a constant: {table:#?}"
+    );
 }

@@ -10,6 +10,7 @@ mod describe_invocation_results;
 mod describe_invocations;
 mod install_cloud_assistant;
 mod invoke_command;
+mod modify_command;
 mod run_command;
 mod start_instance;
 mod stop_invocation;
@@ -38,6 +39,7 @@ pub use describe_invocations::{
 };
 pub use install_cloud_assistant::{InstallCloudAssistant, InstallCloudAssistantResponse};
 pub use invoke_command::{InvokeCommand, InvokeCommandResponse};
+pub use modify_command::{ModifyCommand, ModifyCommandResponse};
 pub use run_command::{RunCommand, RunCommandResponse};
 pub use start_instance::{StartInstance, StartInstanceResponse};
 pub use stop_invocation::{StopInvocation, StopInvocationResponse};
