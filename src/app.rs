@@ -733,6 +733,7 @@ fn run_command(args: &RunArgs) -> Result<i32, Error> {
             (None, None) => unreachable!("one of them is set"),
         };
         refuse_empty_targets(&plan)?;
+        refuse_oversized_scripts(&plan)?;
         if !args.yes && target.sandbox.is_none() {
             confirm(&plan, &target)?;
         }
@@ -803,6 +804,36 @@ fn refuse_empty_targets(plan: &Plan) -> Result<(), Error> {
                exact and case-sensitive"
             .to_owned(),
     })
+}
+
+/// A script over the largest CommandContent any source accepts would fail at its
+/// CreateCommand, after the steps before it ran: refuse the run before anything starts.
+fn refuse_oversized_scripts(plan: &Plan) -> Result<(), Error> {
+    use crate::plan::calls::{MAX_CONTENT_BYTES_ANY, encode_content};
+    use crate::plan::model::PlanScript;
+    for step in plan.steps.iter().chain(&plan.rollback) {
+        let PlanScript::Rendered(rendered) = &step.script else {
+            continue;
+        };
+        let encoded = encode_content(&rendered.masked()).len();
+        if encoded > MAX_CONTENT_BYTES_ANY {
+            return Err(Error::usage(
+                format!(
+                    "step `{}`: the script is {} after Base64, over the {} KB CommandContent \
+                     that CreateCommand accepts at most; nothing was run",
+                    step.name,
+                    crate::count::Count(encoded, "byte"),
+                    MAX_CONTENT_BYTES_ANY / 1024
+                ),
+                Some(
+                    "keep the script small: fetch the bulk (a package, a data file) from where \
+                     the instance can download it, or split the step"
+                        .to_owned(),
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn run_config(run_id: String, settings: RunSettings, sandbox: bool) -> RunConfig {

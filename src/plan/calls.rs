@@ -17,6 +17,11 @@ pub const MAX_INSTANCES_PER_INVOKE: usize = 100;
 /// and 24 KB; 18 KB is the current documentation).
 pub const MAX_CONTENT_BYTES: usize = 18 * 1024;
 
+/// The largest CommandContent after Base64 that any source says CreateCommand accepts: `run`
+/// refuses a step over it before anything runs, instead of failing at that step's
+/// CreateCommand after earlier steps changed machines.
+pub const MAX_CONTENT_BYTES_ANY: usize = 24 * 1024;
+
 /// The tag keys put on commands and invocations this tool creates.
 pub const TAG_RUNBOOK: &str = "ecs-runbook:runbook";
 /// See [`TAG_RUNBOOK`].

@@ -1081,3 +1081,42 @@ steps:
         out.stdout
     );
 }
+
+/// A script no CreateCommand accepts is refused before the first step runs, not found out at
+/// its own step after the others changed machines.
+#[test]
+fn a_script_over_the_content_limit_is_refused_before_anything_runs() {
+    let dir = Dir::new();
+    let big = "x".repeat(20_000);
+    let path = dir.write(
+        "big.yaml",
+        &format!(
+            "version: 1
+name: big
+region: cn-hangzhou
+targets:
+  instances: [{I1}]
+steps:
+  - name: small
+    script: echo small
+  - name: huge
+    depends_on: [small]
+    script: echo {big}
+"
+        ),
+    );
+    let sandbox = Sandbox::start();
+    let out = run(sandbox.bin().arg("run").arg(&path).arg("--yes"));
+    out.code(2);
+    assert!(
+        out.stderr.contains(
+            "step `huge`: the script is 26,680 bytes after Base64, over the 24 KB CommandContent"
+        ) || out
+            .stderr
+            .contains("step `huge`: the script is 26680 bytes after Base64"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sandbox.calls("CreateCommand"), 0);
+    assert_eq!(sandbox.calls("InvokeCommand"), 0);
+}
