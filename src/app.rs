@@ -70,15 +70,43 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             write_output(None, &String::from_utf8_lossy(&script))?;
             Ok(EXIT_OK)
         }
-        Command::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut page)
-                .expect("rendering into memory cannot fail");
-            write_output(None, &String::from_utf8_lossy(&page))?;
+        Command::Man(args) => {
+            write_output(None, &man_page(&args.command)?)?;
             Ok(EXIT_OK)
         }
     }
+}
+
+/// The roff man page of the tool, or of the subcommand `path` names (`["schedule", "apply"]`),
+/// titled as `man` expects (`ecs-runbook-schedule-apply`).
+fn man_page(path: &[String]) -> Result<String, Error> {
+    let mut command = Cli::command();
+    command.build();
+    let mut name = "ecs-runbook".to_owned();
+    for part in path {
+        let Some(sub) = command.find_subcommand(part).cloned() else {
+            let known: Vec<String> = command
+                .get_subcommands()
+                .map(|c| c.get_name().to_owned())
+                .filter(|n| n != "help")
+                .collect();
+            let near = crate::suggest::nearest(part, known.iter().map(String::as_str))
+                .map(|n| format!("did you mean `{n}`? "))
+                .unwrap_or_default();
+            return Err(Error::usage(
+                format!("`{name}` has no subcommand `{part}`"),
+                Some(format!("{near}its subcommands: {}", known.join(", "))),
+            ));
+        };
+        name = format!("{name}-{part}");
+        command = sub.version(env!("CARGO_PKG_VERSION"));
+    }
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command)
+        .title(name)
+        .render(&mut page)
+        .expect("rendering into memory cannot fail");
+    Ok(String::from_utf8_lossy(&page).into_owned())
 }
 
 /// Pins the clock of schedule previews and expiry checks (RFC 3339), for reproducible plans.

@@ -37,8 +37,15 @@ pub enum Command {
     Schema,
     /// Print a shell completion script.
     Completions(CompletionsArgs),
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff): the tool's, or a subcommand's (`man run`, `man schedule apply`).
+    Man(ManArgs),
+}
+
+/// `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand, as typed (`run`, `schedule apply`); none for the tool's own page.
+    pub command: Vec<String>,
 }
 
 /// `completions`.

@@ -118,6 +118,21 @@ fn completions_and_man_page() {
         &out.stdout[..200]
     );
     assert!(out.stdout.contains("ecs\\-runbook"));
+    // Each subcommand has its page, with its own flags, under the name the top page cites.
+    let out = run(bin().args(["man", "run"]));
+    out.code(0);
+    assert!(
+        out.stdout.contains(".TH ecs-runbook-run 1"),
+        "{}",
+        &out.stdout[..300]
+    );
+    assert!(out.stdout.contains("timeout\\-grace"));
+    let out = run(bin().args(["man", "schedule", "apply"]));
+    out.code(0);
+    assert!(out.stdout.contains(".TH ecs-runbook-schedule-apply 1"));
+    let out = run(bin().args(["man", "runn"]));
+    out.code(2);
+    assert!(out.stderr.contains("did you mean `run`?"), "{}", out.stderr);
 }
 
 /// `-vv` logs every call with its parameters, and never the secret, the signature, the STS
