@@ -427,7 +427,11 @@ fn split_fields<'t>(expr: &str, toks: &'t [Range<usize>]) -> Result<Split<'t>, F
             Err(syntax(
                 expr,
                 &whole,
-                format!("`{}` has {n} fields, but {SHAPE}", text(&whole)),
+                format!(
+                    "`{}` has {}, but {SHAPE}",
+                    text(&whole),
+                    crate::count::Count(n, "field")
+                ),
                 "write e.g. `0 0 3 * * ?` (03:00:00 every day) or `0 0 3 * * ? 2025 Asia/Shanghai`"
                     .to_owned(),
             ))
