@@ -438,7 +438,8 @@ impl Target {
             return Err(Error::usage(
                 "no region: neither `--region`, the runbook's `region`, the profile's region nor `ALIBABA_CLOUD_REGION_ID` is set",
                 Some(
-                    "add `region: cn-hangzhou` (for example) to the runbook, or pass `--region`"
+                    "pass `--region cn-hangzhou` (for example), set `ALIBABA_CLOUD_REGION_ID`, or \
+                     add `region:` to the runbook or `region_id` to the aliyun CLI profile"
                         .to_owned(),
                 ),
             ));
