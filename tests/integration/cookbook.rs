@@ -175,6 +175,15 @@ fn disk_cleanup_cleans_only_above_the_threshold() {
         .unwrap();
     assert!(touched.success());
 
+    // A threshold that is not a number fails `measure`, so the deleting step never runs.
+    let (code, report) = fleet.run("disk-cleanup.yaml", &["--var", "threshold=9O"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        steps(&report),
+        ["measure: failed", "clean: skipped", "report: skipped"]
+    );
+    assert!(old.exists() && fresh.exists());
+
     // Above any real usage: `clean` is skipped, nothing is deleted.
     let (code, report) = fleet.run("disk-cleanup.yaml", &["--var", "threshold=101"]);
     assert_eq!(code, 0, "{report:#}");
