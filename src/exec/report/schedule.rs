@@ -206,7 +206,8 @@ pub fn removed_json(schedule: &CloudSchedule, removed: bool) -> Value {
 /// `invocations` (`[{invoke_id, command_id, status, instances, created}]`), `zone`,
 /// `zone_assumed`, `next` (`[{local, utc}]`, `null` when the Frequency does not parse),
 /// `warnings`, and the last `results` runs, newest first, in `runs` (`[{start_time,
-/// instance_id, status, exit_code, error_code, last_line}]`) with `run_count` of all.
+/// instance_id, status, exit_code, error_code}]`) with `run_count` of all. No output: `list`
+/// reads the cloud, not the runbooks, so it cannot know which secrets a script printed.
 pub fn list_json(entries: &[ListEntry], results: usize) -> Vec<Value> {
     entries
         .iter()
@@ -239,20 +240,10 @@ pub fn list_json(entries: &[ListEntry], results: usize) -> Vec<Value> {
                     "status": r.invocation_status.to_string(),
                     "exit_code": r.exit_code,
                     "error_code": r.error_code,
-                    "last_line": last_line(r),
                 })).collect::<Vec<_>>(),
             })
         })
         .collect()
-}
-
-/// The last non-blank line of a run's output, at most 80 characters.
-fn last_line(result: &InvocationResult) -> Option<String> {
-    result
-        .output
-        .as_deref()
-        .and_then(|o| o.lines().rev().find(|l| !l.trim().is_empty()))
-        .map(|l| l.chars().take(80).collect())
 }
 
 /// What creating one schedule made, with its next fire times.
@@ -388,10 +379,9 @@ fn list_entry(out: &mut String, entry: &ListEntry, results: usize) {
         } else {
             format!(" · {}", r.error_code)
         };
-        let output = last_line(r).map(|l| format!(" | {l}")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "    {}  {}  {}{exit}{error}{output}",
+            "    {}  {}  {}{exit}{error}",
             r.start_time, r.instance_id, r.invocation_status
         );
     }
