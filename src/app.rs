@@ -694,30 +694,41 @@ fn working_dir() -> Result<PathBuf, Error> {
     })
 }
 
+/// A saved plan for `run --plan`: its variables are fixed, so `--var` / `--vars-file` are refused.
+fn read_saved_plan(plan: &Path, vars: &VarArgs) -> Result<Plan, Error> {
+    if !vars.vars.is_empty() || vars.vars_file.is_some() {
+        return Err(Error::usage(
+            "`--var` and `--vars-file` do not apply to a saved plan: its variables were \
+             fixed when it was written",
+            Some(format!(
+                "plan again with the new values (`ecs-runbook plan RUNBOOK --var k=v \
+                 --format json -o {}`), or run the runbook itself",
+                plan.display()
+            )),
+        ));
+    }
+    read_plan(plan)
+}
+
 fn run_command(args: &RunArgs) -> Result<i32, Error> {
     // Everything that can be checked offline is checked before any API call.
     let (runbook, saved) = match (&args.file, &args.plan) {
         (Some(file), None) => (Some(load(file, &args.vars)?), None),
-        (None, Some(plan)) => {
-            if !args.vars.vars.is_empty() || args.vars.vars_file.is_some() {
-                return Err(Error::usage(
-                    "`--var` and `--vars-file` do not apply to a saved plan: its variables were \
-                     fixed when it was written",
-                    Some(format!(
-                        "plan again with the new values (`ecs-runbook plan RUNBOOK --var k=v \
-                         --format json -o {}`), or run the runbook itself",
-                        plan.display()
-                    )),
-                ));
-            }
-            (None, Some(read_plan(plan)?))
-        }
+        (None, Some(plan)) => (None, Some(read_saved_plan(plan, &args.vars)?)),
         _ => unreachable!("clap requires exactly one of FILE and --plan"),
     };
     // Template errors, and a schedule `run` cannot create, are input errors: report them
     // before starting anything.
     schedule::check_run(runbook.as_ref(), saved.as_ref(), args.once)?;
-    check_report_paths(&args.reports)?;
+    let inputs = [&args.file, &args.plan, &args.vars.vars_file];
+    check_report_paths(
+        &args.reports,
+        &inputs
+            .map(Option::as_deref)
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+    )?;
     if args.max_parallel == 0 {
         return Err(Error::usage(
             "`--max-parallel 0` would never start a step",
@@ -915,7 +926,6 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
             Some("point it at the sandbox the run used with `--endpoint URL`".to_owned()),
         ));
     }
-    check_report_paths(&args.reports)?;
     let base = working_dir()?;
     let run_dir = RunDir::find(&base, &args.run).ok_or_else(|| {
         Error::usage(
@@ -928,6 +938,10 @@ fn resume(args: &ResumeArgs) -> Result<i32, Error> {
             Some("run ids are the directory names under `.ecs-runbook/runs/`".to_owned()),
         )
     })?;
+    check_report_paths(
+        &args.reports,
+        &[&run_dir.journal(), &run_dir.plan(), &run_dir.report()],
+    )?;
     let replay = Replay::load(&run_dir.journal()).map_err(|e| Error::PlanFile {
         message: e.to_string(),
         help: None,
@@ -1045,9 +1059,30 @@ fn write_reports(
 
 /// Refuses, before anything runs, report paths that cannot be written: a folder, or a file
 /// in a folder that does not exist.
-fn check_report_paths(reports: &ReportArgs) -> Result<(), Error> {
+fn check_report_paths(reports: &ReportArgs, inputs: &[&Path]) -> Result<(), Error> {
     let paths = [&reports.report, &reports.junit, &reports.summary];
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let mut seen = Vec::new();
     for path in paths.into_iter().flatten() {
+        if let Some(real) = canonical(path) {
+            if let Some(input) = inputs.iter().find(|i| canonical(i).as_ref() == Some(&real)) {
+                return Err(Error::usage(
+                    format!(
+                        "the report `{}` would overwrite `{}`, an input of this run",
+                        path.display(),
+                        input.display()
+                    ),
+                    Some("write reports to their own files; nothing was run".to_owned()),
+                ));
+            }
+            if seen.contains(&real) {
+                return Err(Error::usage(
+                    format!("`{}` is given for two reports", path.display()),
+                    Some("give each report its own file; nothing was run".to_owned()),
+                ));
+            }
+            seen.push(real);
+        }
         let parent = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

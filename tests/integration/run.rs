@@ -1117,3 +1117,40 @@ steps:
     assert_eq!(sandbox.calls("CreateCommand"), 0);
     assert_eq!(sandbox.calls("InvokeCommand"), 0);
 }
+
+/// A report never overwrites the runbook or another report.
+#[test]
+fn a_report_never_overwrites_an_input_or_another_report() {
+    let dir = Dir::new();
+    let runbook = dir.write(
+        "r.yaml",
+        &format!(
+            "version: 1\nname: r\nregion: cn-hangzhou\ntargets: {{instances: [{I1}]}}\nsteps:\n  - name: a\n    script: echo a\n"
+        ),
+    );
+    let before = std::fs::read_to_string(&runbook).expect("runbook");
+    let sandbox = Sandbox::start();
+    let out = run(sandbox
+        .bin()
+        .current_dir(dir.path())
+        .args(["run", "--yes", "r.yaml", "--report", "./r.yaml"]));
+    out.code(2);
+    assert!(
+        out.stderr
+            .contains("the report `./r.yaml` would overwrite `r.yaml`, an input of this run"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&runbook).expect("runbook"), before);
+    dir.write("same.x", "");
+    let out = run(sandbox.bin().current_dir(dir.path()).args([
+        "run", "--yes", "r.yaml", "--report", "same.x", "--junit", "same.x",
+    ]));
+    out.code(2);
+    assert!(
+        out.stderr.contains("`same.x` is given for two reports"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sandbox.total_calls(), 0, "nothing ran");
+}
