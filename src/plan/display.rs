@@ -350,12 +350,34 @@ fn step_text(out: &mut String, step: &PlanStep) {
     }
 }
 
+/// A fence no line of `text` can close: backticks, one longer than the longest run of
+/// backticks in it (at least three). A script is shown whole and never as Markdown or HTML.
+fn code_fence(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat((longest + 1).max(3))
+}
+
+/// Free text (a description) for Markdown with HTML escaped, so a `<!--` or a `<details>`
+/// cannot hide what follows from a reviewer; Markdown itself (`code`, *emphasis*) stays.
+fn md_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### Plan: `{}`", plan.runbook.name);
     let _ = writeln!(out);
     if let Some(d) = &plan.runbook.description {
-        let _ = writeln!(out, "{d}");
+        let _ = writeln!(out, "{}", md_text(d));
         let _ = writeln!(out);
     }
     let _ = writeln!(
@@ -437,11 +459,7 @@ fn md_step(out: &mut String, step: &PlanStep) {
     let (script, kind) = script_text(step);
     let _ = writeln!(out, "- script ({kind}):");
     let _ = writeln!(out);
-    let fence = if script.contains("```") {
-        "~~~~"
-    } else {
-        "```"
-    };
+    let fence = code_fence(&script);
     let lang = match step.command_type.as_str() {
         "RunPowerShellScript" => "powershell",
         "RunBatScript" => "bat",
@@ -504,4 +522,22 @@ pub fn dot(plan: &Plan) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{code_fence, md_text};
+
+    #[test]
+    fn a_script_cannot_close_its_fence_and_a_description_cannot_hide_the_plan() {
+        assert_eq!(code_fence("echo hi"), "```");
+        assert_eq!(code_fence("a ``` b"), "````");
+        assert_eq!(code_fence("~~~~~~~~\n<!-- x -->"), "```");
+        assert_eq!(code_fence("``````"), "```````");
+        assert_eq!(
+            md_text("Routine <!-- & <script>"),
+            "Routine &lt;!-- &amp; &lt;script&gt;"
+        );
+        assert_eq!(md_text("a *b* `c`"), "a *b* `c`");
+    }
 }

@@ -234,6 +234,25 @@ pub fn state_line(result: &InstanceResult) -> String {
     s
 }
 
+/// `line` with every control character but tab shown as U+FFFD, so what an instance printed
+/// cannot move the cursor, retitle or clear the terminal, or rewrite lines above it.
+fn printable(line: &str) -> std::borrow::Cow<'_, str> {
+    if line.chars().any(|c| c.is_control() && c != '\t') {
+        line.chars()
+            .map(|c| {
+                if c.is_control() && c != '\t' {
+                    '\u{FFFD}'
+                } else {
+                    c
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        line.into()
+    }
+}
+
 /// Writes the results of the run: per step its status, then per instance its state, exit
 /// code, gate failures and decoded output.
 pub fn summary(out: &mut dyn Write, summary: &RunSummary) -> io::Result<()> {
@@ -326,7 +345,7 @@ fn step_summary(out: &mut dyn Write, step: &StepSummary) -> io::Result<()> {
             Some(text) if text.is_empty() => writeln!(out, "    (no output)")?,
             Some(text) => {
                 for line in text.lines() {
-                    writeln!(out, "    | {line}")?;
+                    writeln!(out, "    | {}", printable(line))?;
                 }
             }
         }
@@ -345,4 +364,18 @@ fn step_summary(out: &mut dyn Write, step: &StepSummary) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn instance_output_cannot_drive_the_terminal() {
+        assert_eq!(printable("plain\ttext"), "plain\ttext");
+        assert_eq!(
+            printable("a\u{1b}]0;pwned\u{7}b\u{1b}[2Jc\r"),
+            "a\u{fffd}]0;pwned\u{fffd}b\u{fffd}[2Jc\u{fffd}"
+        );
+    }
 }
