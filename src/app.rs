@@ -339,14 +339,8 @@ fn plan(args: &PlanArgs) -> Result<i32, Error> {
         ));
     }
     if let Some(output) = &args.output {
-        let same = |a: &Path, b: &Path| {
-            std::fs::canonicalize(a)
-                .ok()
-                .zip(std::fs::canonicalize(b).ok())
-                .is_some_and(|(a, b)| a == b)
-        };
         let inputs = std::iter::once(&args.file).chain(args.vars.vars_file.as_ref());
-        if let Some(input) = inputs.into_iter().find(|input| same(input, output)) {
+        if let Some(input) = inputs.into_iter().find(|input| same_file(input, output)) {
             return Err(Error::usage(
                 format!(
                     "`-o {}` would overwrite `{}`, an input of this plan",
@@ -849,13 +843,13 @@ fn refuse_empty_targets(plan: &Plan) -> Result<(), Error> {
 /// A script over the largest CommandContent any source accepts would fail at its
 /// CreateCommand, after the steps before it ran: refuse the run before anything starts.
 fn refuse_oversized_scripts(plan: &Plan) -> Result<(), Error> {
-    use crate::plan::calls::{MAX_CONTENT_BYTES_ANY, encode_content};
+    use crate::plan::calls::{MAX_CONTENT_BYTES_ANY, content_len};
     use crate::plan::model::PlanScript;
     for step in plan.steps.iter().chain(&plan.rollback) {
         let PlanScript::Rendered(rendered) = &step.script else {
             continue;
         };
-        let encoded = encode_content(&rendered.masked()).len();
+        let encoded = content_len(rendered);
         if encoded > MAX_CONTENT_BYTES_ANY {
             return Err(Error::usage(
                 format!(
@@ -1057,15 +1051,22 @@ fn write_reports(
     (report, first_error)
 }
 
+/// Whether `a` and `b` name one existing file (through `./`, `..` or links).
+fn same_file(a: &Path, b: &Path) -> bool {
+    std::fs::canonicalize(a)
+        .ok()
+        .zip(std::fs::canonicalize(b).ok())
+        .is_some_and(|(a, b)| a == b)
+}
+
 /// Refuses, before anything runs, report paths that cannot be written: a folder, or a file
 /// in a folder that does not exist.
 fn check_report_paths(reports: &ReportArgs, inputs: &[&Path]) -> Result<(), Error> {
     let paths = [&reports.report, &reports.junit, &reports.summary];
-    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
     let mut seen = Vec::new();
     for path in paths.into_iter().flatten() {
-        if let Some(real) = canonical(path) {
-            if let Some(input) = inputs.iter().find(|i| canonical(i).as_ref() == Some(&real)) {
+        if let Ok(real) = std::fs::canonicalize(path) {
+            if let Some(input) = inputs.iter().find(|i| same_file(i, path)) {
                 return Err(Error::usage(
                     format!(
                         "the report `{}` would overwrite `{}`, an input of this run",

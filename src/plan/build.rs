@@ -201,7 +201,7 @@ fn step_warnings(
         preflight_warnings(step, instances, input.inventory, warnings);
     }
     if let PlanScript::Rendered(rendered) = script {
-        let encoded = calls::encode_content(&rendered.masked()).len();
+        let encoded = calls::content_len(rendered);
         if encoded > MAX_CONTENT_BYTES {
             warnings.push(format!(
                 "step `{}`: the script is {} after Base64, over the {} KB CommandContent limit",

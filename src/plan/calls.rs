@@ -39,6 +39,12 @@ pub fn encode_content(script: &str) -> String {
     STANDARD.encode(script.as_bytes())
 }
 
+/// The size of a rendered script's CommandContent, secrets counted as their marker: what the
+/// plan warns about and `run` refuses by.
+pub fn content_len(rendered: &crate::plan::render::Rendered) -> usize {
+    encode_content(&rendered.masked()).len()
+}
+
 /// The command name: `<runbook>/<step>`, at most 128 characters.
 pub fn command_name(runbook: &str, step: &str) -> String {
     let name = format!("{runbook}/{step}");
